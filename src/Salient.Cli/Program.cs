@@ -1,0 +1,1 @@
+Console.WriteLine(new Salient.Models.ModelSpec().Architecture); return 0;

@@ -1,0 +1,16 @@
+namespace Salient.Models;
+
+public static class ModelFactory
+{
+    /// <summary>Builds a freshly initialised model; seed torch (torch.random.manual_seed) first for reproducible weights.</summary>
+    public static SalientModel Create(ModelSpec spec)
+    {
+        spec.Validate();
+        return spec.Architecture switch
+        {
+            "vgg16" => new Vgg16(spec),
+            "resnet18" => new ResNet18(spec),
+            _ => throw new SalientException($"Unknown architecture '{spec.Architecture}'."),
+        };
+    }
+}

@@ -1,0 +1,45 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Salient.Models;
+
+/// <summary>
+/// Everything needed to rebuild a model's architecture: saved in every checkpoint so a checkpoint
+/// is self-describing.
+/// </summary>
+public sealed record ModelSpec
+{
+    /// <summary>"vgg16" or "resnet18".</summary>
+    public string Architecture { get; init; } = "vgg16";
+    public int NumClasses { get; init; } = 43;
+    /// <summary>Scales every channel count (VGG: convolutions and hidden linear layers; ResNet: all widths).</summary>
+    public double Width { get; init; } = 1.0;
+    /// <summary>Square input side in pixels; images are resized to it by the data pipeline.</summary>
+    public int InputSize { get; init; } = 32;
+    /// <summary>ResNet stem: "imagenet" (7×7/2 + max-pool) or "cifar" (3×3/1, no pool).</summary>
+    public string Stem { get; init; } = "imagenet";
+    /// <summary>Per-channel normalisation applied by the model's first module (pixel space → model space).</summary>
+    public float[] Mean { get; init; } = [0.4563f, 0.4076f, 0.3895f];
+    public float[] Std { get; init; } = [0.2298f, 0.2144f, 0.2259f];
+
+    public static readonly string[] Architectures = ["vgg16", "resnet18"];
+
+    public void Validate()
+    {
+        if (!Architectures.Contains(Architecture))
+            throw new SalientException($"Unknown architecture '{Architecture}'; use one of: {string.Join(", ", Architectures)}.");
+        if (NumClasses < 2) throw new SalientException($"The model needs at least 2 classes, got {NumClasses}; check the data set's class list.");
+        if (Width <= 0 || Width > 8) throw new SalientException($"Width multiplier {Width} is out of range; use a value in (0, 8], e.g. 0.25 for a fast model.");
+        if (InputSize < 8) throw new SalientException($"Input size {InputSize} is too small; use at least 8 (32 for GTSRB).");
+        if (Architecture == "vgg16" && InputSize % 32 != 0)
+            throw new SalientException($"VGG-16 halves the image 5 times, so the input size must be a multiple of 32, got {InputSize}.");
+        if (Stem is not ("imagenet" or "cifar")) throw new SalientException($"Unknown ResNet stem '{Stem}'; use 'imagenet' or 'cifar'.");
+        if (Mean.Length != 3 || Std.Length != 3 || Std.Any(s => s <= 0))
+            throw new SalientException("Normalisation needs 3 means and 3 positive standard deviations (one per colour channel).");
+    }
+
+    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never };
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public static ModelSpec FromJson(string json) => JsonSerializer.Deserialize<ModelSpec>(json, Json)
+        ?? throw new SalientException("The checkpoint's model description is empty; the file is damaged.");
+}
