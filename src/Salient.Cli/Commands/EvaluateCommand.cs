@@ -1,0 +1,47 @@
+using System.CommandLine;
+using System.Globalization;
+using Salient.Evaluation;
+using Salient.Models;
+using Spectre.Console;
+
+namespace Salient.Cli.Commands;
+
+internal static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var data = new DataOptions();
+        var checkpointOption = new Option<string>("--checkpoint") { Description = "Checkpoint to evaluate", Required = true };
+        var outDir = new Option<string?>("--out") { Description = "Folder for confusion.csv and per-class.csv" };
+        var command = new Command("evaluate", "Accuracy, per-class accuracy and confusion matrix of a checkpoint on a test split") { checkpointOption, outDir };
+        data.AddTo(command);
+        command.SetAction(CommandRunner.Guard(parse =>
+        {
+            using var ckpt = Checkpoint.Load(parse.GetValue(checkpointOption)!);
+            using var split = data.Open(parse);
+            if (!split.ClassNames.SequenceEqual(ckpt.ClassNames))
+                throw new SalientException($"The checkpoint was trained on classes [{string.Join(", ", ckpt.ClassNames.Take(3))}, …] ({ckpt.ClassNames.Count}) but --data has [{string.Join(", ", split.ClassNames.Take(3))}, …] ({split.ClassNames.Count}); evaluate on the data set it was trained on.");
+            var report = Classification.Evaluate(ckpt.Model, split.Test);
+            var perClass = report.PerClassAccuracy();
+            var table = new Table().AddColumns("id", "class", "test images", "accuracy");
+            var counts = split.Test.ClassCounts();
+            for (int c = 0; c < perClass.Length; c++)
+                table.AddRow(c.ToString(), Markup.Escape(report.ClassNames[c]), counts[c].ToString(), double.IsNaN(perClass[c]) ? "–" : perClass[c].ToString("P1"));
+            AnsiConsole.Write(table);
+            Console.WriteLine($"Accuracy: {report.Accuracy:P2} ({report.Correct}/{report.Count})");
+            if (parse.GetValue(outDir) is { } dir)
+            {
+                Directory.CreateDirectory(dir);
+                File.WriteAllText(Path.Combine(dir, "confusion.csv"), report.ConfusionCsv());
+                var lines = new List<string> { "class_id,class,test_images,accuracy" };
+                for (int c = 0; c < perClass.Length; c++)
+                    lines.Add($"{c},{ClassificationReport.CsvQuote(report.ClassNames[c])},{counts[c]},{perClass[c].ToString("R", CultureInfo.InvariantCulture)}");
+                lines.Add($"all,all,{report.Count},{report.Accuracy.ToString("R", CultureInfo.InvariantCulture)}");
+                File.WriteAllLines(Path.Combine(dir, "per-class.csv"), lines);
+                Console.WriteLine($"Wrote {Path.Combine(dir, "confusion.csv")} and per-class.csv");
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,55 @@
+using System.CommandLine;
+using Salient.Data;
+
+namespace Salient.Cli;
+
+/// <summary>The options every verb that reads images shares, and their translation into <see cref="DataSettings"/>.</summary>
+public sealed class DataOptions
+{
+    public Option<string> Data { get; } = new("--data") { Description = "'synthetic' (built-in signs) or a GTSRB / LISA folder", DefaultValueFactory = _ => DataSettings.Synthetic };
+    public Option<int> ImageSize { get; } = new("--image-size") { Description = "Square size images are resized to", DefaultValueFactory = _ => 32 };
+    public Option<ulong> DataSeed { get; } = new("--data-seed") { Description = "Seed of the synthetic images and of the split by track", DefaultValueFactory = _ => 0UL };
+    public Option<bool> CropRoi { get; } = new("--crop-roi") { Description = "GTSRB: crop each image to its ROI box before resizing" };
+    public Option<bool> LisaPaperClasses { get; } = new("--lisa-paper-classes") { Description = "LISA: keep the paper's 14 classes (speed limits merged)" };
+    public Option<int> SyntheticTrain { get; } = new("--synthetic-train") { Description = "Synthetic: training images", DefaultValueFactory = _ => 4300 };
+    public Option<int> SyntheticTest { get; } = new("--synthetic-test") { Description = "Synthetic: test images", DefaultValueFactory = _ => 1075 };
+    public Option<int> SyntheticClasses { get; } = new("--synthetic-classes") { Description = "Synthetic: number of classes (2–43)", DefaultValueFactory = _ => 43 };
+
+    public void AddTo(Command command)
+    {
+        foreach (var o in new Option[] { Data, ImageSize, DataSeed, CropRoi, LisaPaperClasses, SyntheticTrain, SyntheticTest, SyntheticClasses })
+            command.Add(o);
+    }
+
+    public DataSettings Read(ParseResult parse) => new()
+    {
+        Source = parse.GetValue(Data)!,
+        Load = new LoadOptions
+        {
+            ImageSize = parse.GetValue(ImageSize),
+            Seed = parse.GetValue(DataSeed),
+            CropToRoi = parse.GetValue(CropRoi),
+            LisaPaperClasses = parse.GetValue(LisaPaperClasses),
+        },
+        SyntheticTrainImages = parse.GetValue(SyntheticTrain),
+        SyntheticTestImages = parse.GetValue(SyntheticTest),
+        SyntheticClasses = parse.GetValue(SyntheticClasses),
+    };
+
+    public DataSplit Open(ParseResult parse)
+    {
+        var settings = Read(parse);
+        if (settings.Source == DataSettings.Synthetic && settings.SyntheticClasses is < 2 or > 43)
+            throw new SalientException($"--synthetic-classes must be between 2 and 43, got {settings.SyntheticClasses}.");
+        Console.Error.WriteLine($"Loading {settings.Source} ...");
+        var split = DataSource.Open(settings);
+        Console.Error.WriteLine(split.Description);
+        return split;
+    }
+}
+
+/// <summary>Reports synchronously on the caller's thread (System.Progress posts to the thread pool, out of order).</summary>
+public sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}

@@ -1,0 +1,94 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace Salient.Data;
+
+/// <summary>Reads image files (PPM, PNG, JPEG, BMP, …) into pixel-space CHW floats of a fixed size.</summary>
+public static class ImageFiles
+{
+    /// <summary>
+    /// Loads <paramref name="path"/>, optionally crops <paramref name="crop"/> (inclusive corners),
+    /// resizes to size×size with bilinear filtering and writes 3·size·size floats in [0,1] (CHW) into
+    /// <paramref name="destination"/>. <paramref name="where"/> names the CSV line for error messages.
+    /// </summary>
+    public static void LoadInto(string path, int size, RoiBox? crop, Span<float> destination, string where)
+    {
+        if (!File.Exists(path))
+            throw new SalientException($"{where} names '{path}', which does not exist; restore the image or delete that row.");
+        Image<Rgb24> image;
+        try
+        {
+            image = Decode(path);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new SalientException($"{where} names '{path}', which is corrupt or not an image; replace the file or delete that row.", e);
+        }
+        using (image)
+        {
+            if (crop is { } box)
+            {
+                var rect = Rectangle.Intersect(new Rectangle(box.X1, box.Y1, box.X2 - box.X1 + 1, box.Y2 - box.Y1 + 1), new Rectangle(0, 0, image.Width, image.Height));
+                if (rect.Width < 1 || rect.Height < 1)
+                    throw new SalientException($"{where}: the box ({box.X1},{box.Y1})–({box.X2},{box.Y2}) lies outside the {image.Width}×{image.Height} image '{path}'; fix the box or delete that row.");
+                image.Mutate(x => x.Crop(rect));
+            }
+            if (image.Width != size || image.Height != size)
+                image.Mutate(x => x.Resize(size, size, KnownResamplers.Triangle));
+            CopyPixels(image, destination);
+        }
+    }
+
+    private static Image<Rgb24> Decode(string path)
+    {
+        if (Path.GetExtension(path).ToLowerInvariant() is ".ppm" or ".pgm" or ".pnm")
+        {
+            var (w, h, rgb) = Netpbm.Read(path);
+            return Image.LoadPixelData<Rgb24>(rgb, w, h);
+        }
+        return Image.Load<Rgb24>(path);
+    }
+
+    private static void CopyPixels(Image<Rgb24> image, Span<float> destination)
+    {
+        int plane = image.Width * image.Height;
+        var dest = destination; // a span cannot be captured by the lambda below
+        float[] buffer = new float[3 * plane];
+        image.ProcessPixelRows(rows =>
+        {
+            for (int y = 0; y < rows.Height; y++)
+            {
+                var row = rows.GetRowSpan(y);
+                for (int x = 0; x < row.Length; x++)
+                {
+                    int i = y * rows.Width + x;
+                    buffer[i] = row[x].R / 255f;
+                    buffer[plane + i] = row[x].G / 255f;
+                    buffer[2 * plane + i] = row[x].B / 255f;
+                }
+            }
+        });
+        buffer.CopyTo(dest);
+    }
+
+    /// <summary>Writes a CHW float image in [0,1] as an 8-bit file; the format follows the extension (.ppm, .png, …).</summary>
+    public static void Save(ReadOnlySpan<float> chw, int width, int height, string path)
+    {
+        int plane = width * height;
+        var rgb = new byte[3 * plane];
+        for (int i = 0; i < plane; i++)
+            for (int c = 0; c < 3; c++)
+                rgb[3 * i + c] = ToByte(chw[c * plane + i]);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        if (Path.GetExtension(path).Equals(".ppm", StringComparison.OrdinalIgnoreCase))
+            Netpbm.WriteP6(path, width, height, rgb);
+        else
+        {
+            using var image = Image.LoadPixelData<Rgb24>(rgb, width, height);
+            image.Save(path);
+        }
+    }
+
+    private static byte ToByte(float v) => (byte)Math.Clamp((int)MathF.Round(v * 255f), 0, 255);
+}

@@ -1,0 +1,86 @@
+using static TorchSharp.torch;
+
+namespace Salient.Data;
+
+/// <summary>A pixel-space ROI box in the original image's coordinates (inclusive corners, as GTSRB's CSVs).</summary>
+public readonly record struct RoiBox(int X1, int Y1, int X2, int Y2);
+
+/// <summary>
+/// Images as one N×3×S×S float tensor in pixel space [0,1], with labels, class names and where each
+/// image came from. Optional per-image extras: ROI box, physical-sign track (the group a split must
+/// not cut), and a ground-truth sign mask (synthetic signs).
+/// </summary>
+public sealed class SignDataset : IDisposable
+{
+    public SignDataset(Tensor images, long[] labels, IReadOnlyList<string> classNames, string[] sources,
+        string[]? groups = null, RoiBox?[]? rois = null, Tensor? masks = null)
+    {
+        if (images.dim() != 4 || images.shape[1] != 3)
+            throw new ArgumentException($"Images must be N×3×H×W, got [{string.Join(",", images.shape)}].");
+        long n = images.shape[0];
+        if (labels.Length != n || sources.Length != n || (groups?.Length ?? n) != n || (rois?.Length ?? n) != n || (masks?.shape[0] ?? n) != n)
+            throw new ArgumentException("Every per-image array must have one entry per image.");
+        Images = images;
+        Labels = labels;
+        ClassNames = classNames;
+        Sources = sources;
+        Groups = groups ?? sources;
+        Rois = rois ?? new RoiBox?[n];
+        Masks = masks;
+    }
+
+    public Tensor Images { get; }
+    public long[] Labels { get; }
+    public IReadOnlyList<string> ClassNames { get; }
+    /// <summary>Where each image came from (file path relative to the data folder, or a generator id).</summary>
+    public string[] Sources { get; }
+    /// <summary>Images sharing a group (a physical sign's track) go to the same side of a split.</summary>
+    public string[] Groups { get; }
+    public RoiBox?[] Rois { get; }
+    /// <summary>N×S×S sign masks (1 = sign), when known.</summary>
+    public Tensor? Masks { get; }
+
+    public int Count => Labels.Length;
+    public int ImageSize => (int)Images.shape[2];
+
+    public Tensor LabelTensor() => tensor(Labels, ScalarType.Int64);
+
+    public SignDataset Subset(IReadOnlyList<int> indices)
+    {
+        using var idx = tensor(indices.Select(i => (long)i).ToArray(), ScalarType.Int64);
+        return new SignDataset(
+            Images.index_select(0, idx),
+            indices.Select(i => Labels[i]).ToArray(),
+            ClassNames,
+            indices.Select(i => Sources[i]).ToArray(),
+            indices.Select(i => Groups[i]).ToArray(),
+            indices.Select(i => Rois[i]).ToArray(),
+            Masks?.index_select(0, idx));
+    }
+
+    /// <summary>Per-class image counts, indexed by class id.</summary>
+    public int[] ClassCounts()
+    {
+        var counts = new int[ClassNames.Count];
+        foreach (var l in Labels) counts[l]++;
+        return counts;
+    }
+
+    public void Dispose()
+    {
+        Images.Dispose();
+        Masks?.Dispose();
+    }
+}
+
+/// <summary>A train/test pair sharing one class list.</summary>
+public sealed record DataSplit(SignDataset Train, SignDataset Test, string Description) : IDisposable
+{
+    public IReadOnlyList<string> ClassNames => Train.ClassNames;
+
+    public void Dispose()
+    {
+        Train.Dispose();
+        Test.Dispose();
+    }
+}
