@@ -8,6 +8,8 @@ public static partial class Benchmarks
 {
     public static IEnumerable<(string Key, Func<double> Measure)> All =>
     [
+        ("train_step_b128_s", TrainingBench.TrainStepB128),
+        ("eval_b128_s", TrainingBench.EvalB128),
     ];
 
     /// <summary>Median wall time of <paramref name="repeats"/> runs after <paramref name="warmup"/> unmeasured ones.</summary>
