@@ -8,6 +8,8 @@ public static partial class Benchmarks
 {
     public static IEnumerable<(string Key, Func<double> Measure)> All =>
     [
+        ("road_impute_9pct_per_image_s", RoadImputeNinePercentagesPerImage),
+        ("road_impute_9pct_per_image_cpu_s", RoadImputeNinePercentagesCpuPerImage),
     ];
 
     /// <summary>Median wall time of <paramref name="repeats"/> runs after <paramref name="warmup"/> unmeasured ones.</summary>

@@ -1,3 +1,4 @@
+using System.Numerics;
 using static TorchSharp.torch;
 
 namespace Salient.Evaluation;
@@ -70,6 +71,7 @@ public static class NoisyLinearImputation
     {
         private readonly int[] unknownIndex = new int[plane];
         private readonly int[] unknownPixel = new int[plane];
+        private readonly int[] envelopeStart = new int[plane];
         private readonly double[] rhs = new double[channels * plane];
         private double[] band = [];
         private readonly int channels = channels;
@@ -94,18 +96,22 @@ public static class NoisyLinearImputation
                 return;
             }
 
-            // The half-bandwidth in unknown numbering: the largest index gap to an unknown neighbour.
+            // Row k's envelope starts at its lowest-numbered unknown neighbour; Cholesky fills in only inside
+            // envelopes, so the factor is stored as a band as wide as the widest envelope but each row is
+            // processed from its own start (rows in sparse masks are much narrower than W+1).
             int halfBand = 0;
             for (int k = 0; k < unknowns; k++)
             {
-                int y = unknownPixel[k] / width, x = unknownPixel[k] % width;
+                int y = unknownPixel[k] / width, x = unknownPixel[k] % width, start = k;
                 foreach (var (dy, dx, _) in Neighbours)
                 {
                     int ny = y + dy, nx = x + dx;
                     if (ny < 0 || ny >= height || nx < 0 || nx >= width) continue;
                     int j = unknownIndex[ny * width + nx];
-                    if (j > k) halfBand = Math.Max(halfBand, j - k);
+                    if (j >= 0 && j < start) start = j;
                 }
+                envelopeStart[k] = start;
+                halfBand = Math.Max(halfBand, k - start);
             }
             int stride = halfBand + 1;
             if (band.Length < unknowns * stride) band = new double[unknowns * stride];
@@ -113,7 +119,7 @@ public static class NoisyLinearImputation
             lower.Clear();
             rhs.AsSpan(0, channels * unknowns).Clear();
 
-            // Row k of the lower band holds columns k−halfBand … k at offsets 0 … halfBand.
+            // Row k of the band holds columns k−halfBand … k at offsets 0 … halfBand.
             for (int k = 0; k < unknowns; k++)
             {
                 int y = unknownPixel[k] / width, x = unknownPixel[k] % width;
@@ -132,49 +138,62 @@ public static class NoisyLinearImputation
                 lower[k * stride + halfBand] = weightSum;
             }
 
-            FactorBandCholesky(lower, unknowns, halfBand);
+            var starts = envelopeStart.AsSpan(0, unknowns);
+            FactorEnvelopeCholesky(lower, starts, halfBand);
             for (int c = 0; c < channels; c++)
             {
                 var b = rhs.AsSpan(c * unknowns, unknowns);
-                SolveFactored(lower, b, unknowns, halfBand);
+                SolveFactored(lower, starts, b, halfBand);
                 for (int k = 0; k < unknowns; k++) output[c * plane + unknownPixel[k]] = (float)b[k];
             }
         }
     }
 
-    // In-place A = L Lᵀ on the lower band; element (i, j) of row i sits at i·stride + halfBand − i + j.
-    private static void FactorBandCholesky(Span<double> band, int n, int halfBand)
+    // In-place A = L Lᵀ; element (i, j) sits at i·stride + halfBand − i + j and is zero for j < starts[i].
+    private static void FactorEnvelopeCholesky(Span<double> band, ReadOnlySpan<int> starts, int halfBand)
     {
         int stride = halfBand + 1;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < starts.Length; i++)
         {
-            int first = Math.Max(0, i - halfBand), rowI = i * stride + halfBand - i;
-            for (int j = first; j <= i; j++)
+            int rowI = i * stride + halfBand - i;
+            for (int j = starts[i]; j <= i; j++)
             {
-                int rowJ = j * stride + halfBand - j;
-                double sum = band[rowI + j];
-                for (int k = first; k < j; k++) sum -= band[rowI + k] * band[rowJ + k];
+                int rowJ = j * stride + halfBand - j, from = Math.Max(starts[i], starts[j]);
+                double sum = band[rowI + j] - Dot(band.Slice(rowI + from, j - from), band.Slice(rowJ + from, j - from));
                 band[rowI + j] = j < i ? sum / band[rowJ + j] : Math.Sqrt(sum);
             }
         }
     }
 
-    // Solves L Lᵀ x = b in place given the factor from FactorBandCholesky.
-    private static void SolveFactored(ReadOnlySpan<double> band, Span<double> b, int n, int halfBand)
+    // Solves L Lᵀ x = b in place; the transpose solve runs by rows of L so it reads memory in order.
+    private static void SolveFactored(ReadOnlySpan<double> band, ReadOnlySpan<int> starts, Span<double> b, int halfBand)
     {
         int stride = halfBand + 1;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < starts.Length; i++)
         {
             int rowI = i * stride + halfBand - i;
-            double sum = b[i];
-            for (int k = Math.Max(0, i - halfBand); k < i; k++) sum -= band[rowI + k] * b[k];
-            b[i] = sum / band[rowI + i];
+            b[i] = (b[i] - Dot(band.Slice(rowI + starts[i], i - starts[i]), b.Slice(starts[i], i - starts[i]))) / band[rowI + i];
         }
-        for (int i = n - 1; i >= 0; i--)
+        for (int i = starts.Length - 1; i >= 0; i--)
         {
-            double sum = b[i];
-            for (int k = i + 1; k <= Math.Min(n - 1, i + halfBand); k++) sum -= band[k * stride + halfBand - k + i] * b[k];
-            b[i] = sum / band[i * stride + halfBand];
+            int rowI = i * stride + halfBand - i;
+            double x = b[i] /= band[rowI + i];
+            for (int j = starts[i]; j < i; j++) b[j] -= band[rowI + j] * x;
         }
+    }
+
+    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        double sum = 0;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && a.Length >= Vector<double>.Count)
+        {
+            var acc = Vector<double>.Zero;
+            for (; i <= a.Length - Vector<double>.Count; i += Vector<double>.Count)
+                acc += new Vector<double>(a.Slice(i)) * new Vector<double>(b.Slice(i));
+            sum = Vector.Dot(acc, Vector<double>.One);
+        }
+        for (; i < a.Length; i++) sum += a[i] * b[i];
+        return sum;
     }
 }
