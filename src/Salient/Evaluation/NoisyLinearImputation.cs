@@ -9,8 +9,10 @@ namespace Salient.Evaluation;
 /// the weights present at borders and corners); known pixels are fixed. Multiplying each pixel's
 /// equation by its weight sum turns the system into the weighted graph Laplacian restricted to the
 /// removed pixels, which is symmetric positive definite whenever some pixel is known, so each image is
-/// solved by a banded Cholesky factorisation (row-major unknowns: half-bandwidth at most W+1), one
-/// right-hand side per channel. Gaussian noise is then added to the imputed pixels only.
+/// solved by a Cholesky factorisation confined to each row's envelope (with unknowns numbered row-major
+/// no envelope is wider than W+1), one right-hand side per channel. Gaussian noise is then added to the
+/// imputed pixels only. Linear images are reproduced exactly where the stencil is symmetric (interior
+/// pixels); at a border the renormalised one-sided mean leans inward, as in the reference.
 /// When every pixel of an image is removed nothing anchors the system (every constant solves it); such
 /// an image is filled with its own per-channel mean, the constant closest to the original.
 /// </summary>
@@ -66,7 +68,7 @@ public static class NoisyLinearImputation
         return result;
     }
 
-    /// <summary>Per-thread buffers sized for the largest possible system, reused across images.</summary>
+    /// <summary>Per-thread buffers, reused across the images one thread solves.</summary>
     private sealed class Workspace(int plane, int channels)
     {
         private readonly int[] unknownIndex = new int[plane];
