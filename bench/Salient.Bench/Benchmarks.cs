@@ -10,6 +10,8 @@ public static partial class Benchmarks
     [
         ("train_step_b128_s", TrainingBench.TrainStepB128),
         ("eval_b128_s", TrainingBench.EvalB128),
+        ("road_impute_9pct_per_image_s", RoadImputeNinePercentagesPerImage),
+        ("road_impute_9pct_per_image_cpu_s", RoadImputeNinePercentagesCpuPerImage),
     ];
 
     /// <summary>Median wall time of <paramref name="repeats"/> runs after <paramref name="warmup"/> unmeasured ones.</summary>
