@@ -8,6 +8,7 @@ public static partial class Benchmarks
 {
     public static IEnumerable<(string Key, Func<double> Measure)> All =>
     [
+        ("pgd40_step_b128_s", AdversarialBench.Pgd40StepB128),
     ];
 
     /// <summary>Median wall time of <paramref name="repeats"/> runs after <paramref name="warmup"/> unmeasured ones.</summary>

@@ -24,7 +24,7 @@ public static class AdversarialTraining
         optimizer.step();
         using var noGrad = no_grad();
         double accuracy = logits.argmax(1).eq(labels).to_type(ScalarType.Float64).mean().item<double>();
-        return (loss.item<float>(), accuracy);
+        return (loss.to_type(ScalarType.Float64).item<double>(), accuracy);
     }
 
     /// <summary>

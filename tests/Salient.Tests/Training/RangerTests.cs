@@ -241,6 +241,26 @@ public class RangerTests
     }
 
     [Fact]
+    public void TheLearningRateLivesInTheParamGroupSoSchedulersCanDriveIt()
+    {
+        using var a = new Parameter(tensor(new float[] { 1, -2, 3 }));
+        using var b = new Parameter(tensor(new float[] { 1, -2, 3 }));
+        using var fixedRate = new Ranger([a], new RangerSettings { LearningRate = 0.1 });
+        using var changed = new Ranger([b], new RangerSettings { LearningRate = 0.5 });
+        changed.ParamGroups.Single().LearningRate = 0.1;
+        foreach (var (p, opt) in new[] { (a, fixedRate), (b, changed) })
+            for (int i = 0; i < 3; i++)
+            {
+                using var scope = NewDisposeScope();
+                opt.zero_grad();
+                p.pow(2).sum().backward();
+                opt.step();
+            }
+        Assert.True(a.allclose(b, rtol: 0, atol: 0));
+        Assert.False(a.allclose(tensor(new float[] { 1, -2, 3 })));
+    }
+
+    [Fact]
     public void BadSettingsNameTheSetting()
     {
         using var p = new Parameter(zeros(2));
