@@ -12,6 +12,7 @@ public static partial class Benchmarks
         ("eval_b128_s", TrainingBench.EvalB128),
         ("road_impute_9pct_per_image_s", RoadImputeNinePercentagesPerImage),
         ("road_impute_9pct_per_image_cpu_s", RoadImputeNinePercentagesCpuPerImage),
+        ("pgd40_step_b128_s", AdversarialBench.Pgd40StepB128),
     ];
 
     /// <summary>Median wall time of <paramref name="repeats"/> runs after <paramref name="warmup"/> unmeasured ones.</summary>
