@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Salient.Evaluation;
 using Salient.Models;
+using Salient.Training;
 using Spectre.Console;
 
 namespace Salient.Cli.Commands;
@@ -13,7 +14,10 @@ internal static class EvaluateCommand
         var data = new DataOptions();
         var checkpointOption = new Option<string>("--checkpoint") { Description = "Checkpoint to evaluate", Required = true };
         var outDir = new Option<string?>("--out") { Description = "Folder for confusion.csv and per-class.csv" };
-        var command = new Command("evaluate", "Accuracy, per-class accuracy and confusion matrix of a checkpoint on a test split") { checkpointOption, outDir };
+        var robust = new Option<bool>("--robust") { Description = "Also report accuracy under a PGD-L∞ attack" };
+        var epsilon = new Option<double>("--epsilon") { Description = "PGD radius in [0,1] pixel units", DefaultValueFactory = _ => 0.01 };
+        var attackSteps = new Option<int>("--attack-steps") { Description = "PGD iterations", DefaultValueFactory = _ => 40 };
+        var command = new Command("evaluate", "Accuracy, per-class accuracy and confusion matrix of a checkpoint on a test split") { checkpointOption, outDir, robust, epsilon, attackSteps };
         data.AddTo(command);
         command.SetAction(CommandRunner.Guard(parse =>
         {
@@ -29,6 +33,16 @@ internal static class EvaluateCommand
                 table.AddRow(c.ToString(), Markup.Escape(report.ClassNames[c]), counts[c].ToString(), double.IsNaN(perClass[c]) ? "–" : perClass[c].ToString("P1"));
             AnsiConsole.Write(table);
             Console.WriteLine($"Accuracy: {report.Accuracy:P2} ({report.Correct}/{report.Count})");
+            double? robustAccuracy = null;
+            if (parse.GetValue(robust))
+            {
+                var attack = new PgdSettings { Epsilon = parse.GetValue(epsilon), Iterations = parse.GetValue(attackSteps) };
+                attack.Validate();
+                TorchSharp.torch.random.manual_seed(0);
+                using var labels = split.Test.LabelTensor();
+                robustAccuracy = AdversarialTraining.RobustAccuracy(ckpt.Model, split.Test.Images, labels, attack);
+                Console.WriteLine($"Robust accuracy (PGD-{attack.Iterations}, ε = {attack.Epsilon}): {robustAccuracy:P2}");
+            }
             if (parse.GetValue(outDir) is { } dir)
             {
                 Directory.CreateDirectory(dir);
@@ -37,6 +51,7 @@ internal static class EvaluateCommand
                 for (int c = 0; c < perClass.Length; c++)
                     lines.Add($"{c},{ClassificationReport.CsvQuote(report.ClassNames[c])},{counts[c]},{perClass[c].ToString("R", CultureInfo.InvariantCulture)}");
                 lines.Add($"all,all,{report.Count},{report.Accuracy.ToString("R", CultureInfo.InvariantCulture)}");
+                if (robustAccuracy is { } r) lines.Add($"robust,all,{report.Count},{r.ToString("R", CultureInfo.InvariantCulture)}");
                 File.WriteAllLines(Path.Combine(dir, "per-class.csv"), lines);
                 Console.WriteLine($"Wrote {Path.Combine(dir, "confusion.csv")} and per-class.csv");
             }

@@ -25,11 +25,18 @@ internal static class TrainCommand
         var weightDecay = new Option<double?>("--weight-decay") { Description = "L2 weight decay" };
         var seed = new Option<ulong>("--seed") { Description = "Seed of initial weights, batch order and dropout", DefaultValueFactory = _ => 0UL };
         var resume = new Option<bool>("--resume") { Description = "Continue from --out if it exists (same settings)" };
+        var strategy = new Option<string>("--strategy") { Description = "natural, or adversarial (train on PGD-L∞ examples)", DefaultValueFactory = _ => "natural" };
+        strategy.AcceptOnlyFromAmong("natural", "adversarial");
+        var optimizer = new Option<string?>("--optimizer") { Description = "sgd or ranger (default: the recipe's)" };
+        var epsilon = new Option<double>("--epsilon") { Description = "Adversarial: L∞ radius in [0,1] pixel units (0.01; strong variant 0.1)", DefaultValueFactory = _ => 0.01 };
+        var attackSteps = new Option<int>("--attack-steps") { Description = "Adversarial: PGD iterations", DefaultValueFactory = _ => 40 };
+        var attackStep = new Option<double?>("--attack-step-size") { Description = "Adversarial: PGD step α (default 2.5·ε/steps)" };
+        var optimizerEps = new Option<double?>("--optimizer-eps") { Description = "Ranger's ε" };
         var normalization = new Option<string>("--normalization") { Description = "data (train-split mean/std) or paper (the reference constants)", DefaultValueFactory = _ => "data" };
         normalization.AcceptOnlyFromAmong("data", "paper");
 
         var command = new Command("train", "Train a classifier and write a checkpoint after every epoch")
-        { outPath, arch, width, stem, recipeName, epochs, batch, lr, momentum, weightDecay, seed, resume, normalization };
+        { outPath, arch, width, stem, recipeName, epochs, batch, lr, momentum, weightDecay, seed, resume, normalization, strategy, optimizer, epsilon, attackSteps, attackStep, optimizerEps };
         data.AddTo(command);
         command.SetAction(CommandRunner.Guard(parse =>
         {
@@ -42,6 +49,10 @@ internal static class TrainCommand
                 Momentum = parse.GetValue(momentum) ?? baseRecipe.Momentum,
                 WeightDecay = parse.GetValue(weightDecay) ?? baseRecipe.WeightDecay,
                 Seed = parse.GetValue(seed),
+                Optimizer = parse.GetValue(optimizer) ?? baseRecipe.Optimizer,
+                Epsilon = parse.GetValue(optimizerEps) ?? baseRecipe.Epsilon,
+                Strategy = parse.GetValue(strategy)!,
+                Attack = new PgdSettings { Epsilon = parse.GetValue(epsilon), Iterations = parse.GetValue(attackSteps), StepSize = parse.GetValue(attackStep) },
             };
             recipe.Validate();
             using var split = data.Open(parse);
@@ -87,10 +98,13 @@ internal static class TrainCommand
                 {
                     task.MaxValue = p.Epochs * p.Batches;
                     task.Value = (p.Epoch - 1) * p.Batches + p.Batch;
-                    task.Description = $"epoch {p.Epoch}/{p.Epochs} loss {p.RunningLoss:F3} acc {p.RunningAccuracy:P1}";
+                    task.Description = $"epoch {p.Epoch}/{p.Epochs} loss {p.RunningLoss:F3} acc {p.RunningAccuracy:P1}"
+                        + (p.AttackSeconds > 0 ? $" attack {p.AttackSeconds:F0} s" : "");
                 });
                 state = trainer.Train(model, split, checkpoint, resume, progress,
-                    r => AnsiConsole.MarkupLine($"epoch {r.Epoch}: loss {r.Loss:F4}, train {r.TrainAccuracy:P2}, test {r.TestAccuracy:P2} ({r.Seconds:F1} s)"));
+                    r => AnsiConsole.MarkupLine($"epoch {r.Epoch}: loss {r.Loss:F4}, train {r.TrainAccuracy:P2}, test {r.TestAccuracy:P2}"
+                        + (r.RobustTestAccuracy is { } robust ? $", robust test {robust:P2}" : "")
+                        + $" ({r.Seconds:F1} s{(r.AttackSeconds > 0 ? $", attack {r.AttackSeconds:F1} s" : "")})"));
                 task.Value = task.MaxValue;
             });
         return state!;

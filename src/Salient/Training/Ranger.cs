@@ -42,7 +42,7 @@ public sealed record RangerSettings
 /// rate in the parameter group so schedulers can drive it). Its state can be exported as named
 /// tensors for checkpoints and loaded back to resume bit-for-bit.
 /// </summary>
-public sealed class Ranger : OptimizerHelper
+public sealed class Ranger : OptimizerHelper, IStatefulOptimizer
 {
     private readonly RangerSettings settings;
     private readonly List<(string Name, Parameter Parameter)> named = [];
@@ -63,6 +63,10 @@ public sealed class Ranger : OptimizerHelper
     }
 
     public RangerSettings Settings => settings;
+
+    public void ZeroGrad() => zero_grad();
+    public void Step() => step();
+    public void LoadState(IReadOnlyDictionary<string, Tensor> state) => LoadStateTensors(state);
 
     /// <summary>A later group's parameters are keyed "group{g}.{position}" in the exported state.</summary>
     public override void add_param_group(ParamGroup param_group)

@@ -8,10 +8,11 @@ using static TorchSharp.torch;
 namespace Salient.Training;
 
 /// <summary>One epoch's figures, kept in the checkpoint's history.</summary>
-public sealed record EpochRecord(int Epoch, double Loss, double TrainAccuracy, double TestAccuracy, double Seconds);
+public sealed record EpochRecord(int Epoch, double Loss, double TrainAccuracy, double TestAccuracy, double Seconds,
+    double AttackSeconds = 0, double? RobustTestAccuracy = null);
 
 /// <summary>What a checkpoint remembers of its training, to report and to resume.</summary>
-public sealed record TrainingState(TrainingRecipe Recipe, int EpochsCompleted, List<EpochRecord> History, string Strategy)
+public sealed record TrainingState(TrainingRecipe Recipe, int EpochsCompleted, List<EpochRecord> History)
 {
     public const string MetadataKey = "salient.training";
     public string ToJson() => JsonSerializer.Serialize(this);
@@ -20,7 +21,7 @@ public sealed record TrainingState(TrainingRecipe Recipe, int EpochsCompleted, L
 }
 
 /// <summary>Progress inside an epoch, for a progress bar.</summary>
-public readonly record struct TrainingProgress(int Epoch, int Epochs, int Batch, int Batches, double RunningLoss, double RunningAccuracy);
+public readonly record struct TrainingProgress(int Epoch, int Epochs, int Batch, int Batches, double RunningLoss, double RunningAccuracy, double AttackSeconds);
 
 /// <summary>
 /// Replaces a clean batch by the one the model is trained on (natural: itself; adversarial: PGD
@@ -38,13 +39,22 @@ public sealed class NaturalStrategy : IBatchStrategy
     public Tensor Prepare(SalientModel model, Tensor pixels, Tensor labels) => pixels.alias();
 }
 
+/// <summary>Madry's recipe: the batch is replaced by PGD examples, crafted in eval mode (SPEC.md §3).</summary>
+public sealed class AdversarialStrategy(PgdSettings attack) : IBatchStrategy
+{
+    public string Name => "adversarial";
+    public PgdSettings Attack => attack;
+    // The attack's random start draws from torch's global stream, which the trainer seeds per epoch.
+    public Tensor Prepare(SalientModel model, Tensor pixels, Tensor labels) => Pgd.Attack(model, pixels, labels, attack);
+}
+
 /// <summary>
 /// Mini-batch training with cross-entropy: seeded batches and dropout, a checkpoint written
 /// atomically at the end of every epoch (weights, optimizer state, history), and exact resume.
 /// </summary>
-public sealed class Trainer(TrainingRecipe recipe, IBatchStrategy? strategy = null)
+public sealed class Trainer(TrainingRecipe recipe)
 {
-    private readonly IBatchStrategy strategy = strategy ?? new NaturalStrategy();
+    private readonly IBatchStrategy strategy = recipe.CreateStrategy();
 
     /// <summary>Optional metadata written into every checkpoint (e.g. pruning settings).</summary>
     public Dictionary<string, string> ExtraMetadata { get; } = new();
@@ -71,8 +81,8 @@ public sealed class Trainer(TrainingRecipe recipe, IBatchStrategy? strategy = nu
             using var ckpt = Checkpoint.Load(checkpointPath);
             var state = TrainingState.From(ckpt.Metadata)
                 ?? throw new SalientException($"'{checkpointPath}' has no training history to resume from; delete it or choose another --out.");
-            if (state.Recipe with { Epochs = recipe.Epochs } != recipe || state.Strategy != strategy.Name)
-                throw new SalientException($"'{checkpointPath}' was trained with other settings ({state.Strategy}, {state.Recipe.ToJson()}); resume with the same settings or choose another --out.");
+            if (state.Recipe with { Epochs = recipe.Epochs } != recipe)
+                throw new SalientException($"'{checkpointPath}' was trained with other settings ({state.Recipe.ToJson()}); resume with the same settings or choose another --out.");
             Checkpoint.LoadWeightsInto(model, checkpointPath);
             optimizer.LoadState(ckpt.TrainingState);
             history.AddRange(state.History);
@@ -86,7 +96,7 @@ public sealed class Trainer(TrainingRecipe recipe, IBatchStrategy? strategy = nu
             // Dropout draws from torch's global generator; seeding per epoch makes a resumed run identical.
             random.manual_seed((long)(SeededRandom.Derive(recipe.Seed, $"torch-epoch-{epoch}") >> 1));
             var sw = Stopwatch.StartNew();
-            double lossSum = 0;
+            double lossSum = 0, attackSeconds = 0;
             long correct = 0, seen = 0;
             int batchIndex = 0;
             foreach (var batch in batcher.Epoch(epoch))
@@ -95,7 +105,9 @@ public sealed class Trainer(TrainingRecipe recipe, IBatchStrategy? strategy = nu
                 var idx = tensor(batch, ScalarType.Int64);
                 var x = data.Train.Images.index_select(0, idx);
                 var y = labels.index_select(0, idx);
+                var attackClock = Stopwatch.StartNew();
                 var input = strategy.Prepare(model, x, y);
+                attackSeconds += strategy is NaturalStrategy ? 0 : attackClock.Elapsed.TotalSeconds;
                 model.train();
                 optimizer.ZeroGrad();
                 var logits = model.forward(input);
@@ -105,16 +117,28 @@ public sealed class Trainer(TrainingRecipe recipe, IBatchStrategy? strategy = nu
                 lossSum += loss.item<float>() * batch.Length;
                 correct += logits.argmax(1).eq(y).sum().item<long>();
                 seen += batch.Length;
-                progress?.Report(new TrainingProgress(epoch + 1, recipe.Epochs, ++batchIndex, batcher.BatchesPerEpoch, lossSum / seen, (double)correct / seen));
+                progress?.Report(new TrainingProgress(epoch + 1, recipe.Epochs, ++batchIndex, batcher.BatchesPerEpoch, lossSum / seen, (double)correct / seen, attackSeconds));
             }
             double testAccuracy = data.Test.Count > 0 ? Classification.Evaluate(model, data.Test).Accuracy : double.NaN;
-            var record = new EpochRecord(epoch + 1, lossSum / seen, (double)correct / seen, testAccuracy, sw.Elapsed.TotalSeconds);
+            double? robust = strategy is AdversarialStrategy adversarial && recipe.RobustTestImages > 0 && data.Test.Count > 0
+                ? RobustAccuracyOnSpread(model, data.Test, recipe.RobustTestImages, adversarial.Attack) : null;
+            var record = new EpochRecord(epoch + 1, lossSum / seen, (double)correct / seen, testAccuracy, sw.Elapsed.TotalSeconds, attackSeconds, robust);
             history.Add(record);
-            var trainingState = new TrainingState(recipe, epoch + 1, history, strategy.Name);
+            var trainingState = new TrainingState(recipe, epoch + 1, history);
             var meta = new Dictionary<string, string>(ExtraMetadata) { [TrainingState.MetadataKey] = trainingState.ToJson() };
             Checkpoint.Save(checkpointPath, model, data.ClassNames, meta, optimizer.StateTensors());
             epochDone?.Invoke(record);
         }
-        return new TrainingState(recipe, recipe.Epochs, history, strategy.Name);
+        return new TrainingState(recipe, recipe.Epochs, history);
+    }
+
+    /// <summary>Robust accuracy on evenly spaced test images (test sets are often sorted by class).</summary>
+    private static double RobustAccuracyOnSpread(SalientModel model, SignDataset test, int count, PgdSettings attack)
+    {
+        using var scope = NewDisposeScope();
+        int n = Math.Min(count, test.Count);
+        var idx = tensor(Enumerable.Range(0, n).Select(i => (long)i * test.Count / n).ToArray(), ScalarType.Int64);
+        using var labels = test.LabelTensor();
+        return AdversarialTraining.RobustAccuracy(model, test.Images.index_select(0, idx), labels.index_select(0, idx), attack);
     }
 }

@@ -17,6 +17,11 @@ public sealed record TrainingRecipe
     public int BatchSize { get; init; } = 128;
     public int Epochs { get; init; } = 100;
     public ulong Seed { get; init; } = 0;
+    /// <summary>"natural", or "adversarial" (every batch replaced by its PGD examples, <see cref="Attack"/>).</summary>
+    public string Strategy { get; init; } = "natural";
+    public PgdSettings Attack { get; init; } = new();
+    /// <summary>Adversarial runs: test images attacked after each epoch for the robust accuracy (0 = skip).</summary>
+    public int RobustTestImages { get; init; } = 256;
 
     /// <summary>The paper's natural recipe for VGG-16 (SPEC.md §3).</summary>
     public static TrainingRecipe PaperSgd => new();
@@ -39,7 +44,11 @@ public sealed record TrainingRecipe
         if (BatchSize < 1) throw new SalientException($"Batch size must be at least 1, got {BatchSize}.");
         if (LearningRate <= 0) throw new SalientException($"Learning rate must be positive, got {LearningRate}.");
         if (Optimizer is not ("sgd" or "ranger")) throw new SalientException($"Unknown optimizer '{Optimizer}'; use 'sgd' or 'ranger'.");
+        if (Strategy is not ("natural" or "adversarial")) throw new SalientException($"Unknown training strategy '{Strategy}'; use 'natural' or 'adversarial'.");
+        if (Strategy == "adversarial") Attack.Validate();
     }
+
+    public IBatchStrategy CreateStrategy() => Strategy == "adversarial" ? new AdversarialStrategy(Attack) : new NaturalStrategy();
 
     public IStatefulOptimizer CreateOptimizer(SalientModel model)
     {
@@ -47,7 +56,8 @@ public sealed record TrainingRecipe
         return Optimizer switch
         {
             "sgd" => new Sgd(trainable, LearningRate, Momentum, WeightDecay),
-            _ => throw new SalientException($"Optimizer '{Optimizer}' is not available in this build; use 'sgd'."),
+            "ranger" => new Ranger(trainable, new RangerSettings { LearningRate = LearningRate, Eps = Epsilon, WeightDecay = WeightDecay }),
+            _ => throw new SalientException($"Unknown optimizer '{Optimizer}'; use 'sgd' or 'ranger'."),
         };
     }
 

@@ -88,4 +88,35 @@ public class TrainerTests
         var state = new Trainer(new TrainingRecipe { Epochs = 3, BatchSize = 8, LearningRate = 0.05 }).Train(model, data, temp["m.safetensors"]);
         Assert.True(state.History[^1].Loss < state.History[0].Loss, $"loss {state.History[0].Loss} → {state.History[^1].Loss}");
     }
+
+    [Theory]
+    [InlineData("sgd", "adversarial")]
+    [InlineData("ranger", "natural")]
+    public void EveryOptimizerAndStrategyResumesExactly(string optimizer, string strategy)
+    {
+        using var temp = new TempFolder();
+        using var data = TinySynthetic();
+        var recipe = new TrainingRecipe
+        {
+            Epochs = 2, BatchSize = 16, Seed = 4, Optimizer = optimizer, Strategy = strategy, LearningRate = optimizer == "ranger" ? 1e-3 : 0.01,
+            Attack = new PgdSettings { Epsilon = 0.03, Iterations = 3 }, RobustTestImages = 6,
+        };
+        using var straight = TinyModel(data);
+        var full = new Trainer(recipe).Train(straight, data, temp["full.safetensors"]);
+        using var first = TinyModel(data);
+        new Trainer(recipe with { Epochs = 1 }).Train(first, data, temp["part.safetensors"]);
+        using var resumed = TinyModel(data);
+        var state = new Trainer(recipe).Train(resumed, data, temp["part.safetensors"], resume: true);
+
+        Assert.Equal(full.History.Select(h => h.Loss), state.History.Select(h => h.Loss));
+        if (strategy == "adversarial")
+        {
+            Assert.All(state.History, h => Assert.InRange(h.RobustTestAccuracy!.Value, 0, 1));
+            Assert.All(state.History, h => Assert.True(h.AttackSeconds > 0));
+        }
+        else Assert.All(state.History, h => Assert.Null(h.RobustTestAccuracy));
+        var b = resumed.state_dict();
+        foreach (var (key, t) in straight.state_dict())
+            Assert.True(t.equal(b[key]).all().item<bool>(), $"{key} differs after resume");
+    }
 }
