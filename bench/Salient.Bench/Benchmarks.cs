@@ -8,6 +8,9 @@ public static partial class Benchmarks
 {
     public static IEnumerable<(string Key, Func<double> Measure)> All =>
     [
+        ("latency_b1_dense_s", PruningBench.DenseLatency),
+        ("latency_b1_masked_s", PruningBench.MaskedLatency),
+        ("latency_b1_compacted_s", PruningBench.CompactedLatency),
     ];
 
     /// <summary>Median wall time of <paramref name="repeats"/> runs after <paramref name="warmup"/> unmeasured ones.</summary>

@@ -87,6 +87,17 @@ public class CompactionTests
     }
 
     [Fact]
+    public void LayerWidthsAreOptionalAndChecked()
+    {
+        // A description written before LayerWidths existed still reads, as the regular plan.
+        var old = ModelSpec.FromJson("""{"Architecture":"vgg16","NumClasses":43,"Width":1,"InputSize":32,"Stem":"imagenet","Mean":[0.5,0.5,0.5],"Std":[0.2,0.2,0.2]}""");
+        Assert.Null(old.LayerWidths);
+        var e = Assert.Throws<SalientException>(() => new ModelSpec { LayerWidths = [8, 8] }.Validate());
+        Assert.Contains("15 positive widths", e.Message);
+        Assert.Throws<SalientException>(() => new ModelSpec { Architecture = "resnet18", LayerWidths = Enumerable.Repeat(4, 15).ToArray() }.Validate());
+    }
+
+    [Fact]
     public void UnprunedModelsCompactToThemselves()
     {
         random.manual_seed(8);
