@@ -43,12 +43,15 @@ internal static class PruneCommand
             var sparsity = Pruner.Prune(model, settings);
             Console.WriteLine(sparsity.ToMarkdown());
 
-            SalientModel? compacted = parse.GetValue(compact) || denseCost is not null ? Compaction.Compact(model) : null;
+            // Only VGG-16 compacts; a ResNet report simply has no compacted row, but asking to save one is an error.
+            SalientModel? compacted = parse.GetValue(compact) || (denseCost is not null && model is Vgg16) ? Compaction.Compact(model) : null;
             try
             {
                 if (denseCost is not null)
                 {
-                    var costs = new PruningCostReport([denseCost, PruningCostReport.MeasureOne("masked", model), PruningCostReport.MeasureOne("compacted", compacted!)]);
+                    var rows = new List<ModelCost> { denseCost, PruningCostReport.MeasureOne("masked", model) };
+                    if (compacted is not null) rows.Add(PruningCostReport.MeasureOne("compacted", compacted));
+                    var costs = new PruningCostReport(rows);
                     Console.WriteLine(costs.ToMarkdown());
                 }
                 var metadata = new Dictionary<string, string>(source.Metadata)

@@ -10,7 +10,8 @@ namespace Salient.Pruning;
 /// What one model costs for one image. <see cref="Macs"/> are the multiply-accumulates its
 /// convolutions and linear layers execute (a masked model still executes its zeros);
 /// <see cref="NonZeroMacs"/> counts only those with a nonzero effective weight, the bound sparse
-/// kernels could reach.
+/// kernels could reach. <see cref="NonZeroParameters"/> is <see cref="Parameters"/> minus the
+/// convolution and linear weights that are zero in the effective weight (biases counted as they are).
 /// </summary>
 public sealed record ModelCost(string Model, long Parameters, long NonZeroParameters, long Macs, long NonZeroMacs, double LatencyB1Seconds);
 

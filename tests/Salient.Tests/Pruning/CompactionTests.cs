@@ -44,6 +44,38 @@ public class CompactionTests
     }
 
     [Fact]
+    public void CompactionKeepsUnstructuredMasksAndCanBeRepeated()
+    {
+        using var masked = PrunedVgg(0.2);
+        Pruner.Prune(masked, PruningSettings.Paper(PruningMethod.L1Unstructured));
+        using var compact = Compaction.Compact(masked);
+        Assert.All(compact.MaskableLayers(), l => Assert.NotNull(l.Layer.WeightMask));
+        Assert.True(SparsityReport.Measure(compact).Zeros > 0);
+        masked.eval();
+        compact.eval();
+        random.manual_seed(12);
+        using var x = rand(4, 3, 32, 32);
+        using (no_grad())
+        {
+            using var a = masked.forward(x);
+            using var b = compact.forward(x);
+            Assert.True((a - b).abs().max().item<float>() <= 1e-4f);
+        }
+
+        // Pruning the compacted model again and compacting it again carries the first offsets through.
+        Pruner.Prune(compact, new PruningSettings { Method = PruningMethod.LayeredStructured, Amount = 0.3, LinearAmount = 0.3 });
+        using var twice = Compaction.Compact(compact);
+        Assert.True(twice.parameters().Sum(p => p.numel()) < compact.parameters().Sum(p => p.numel()));
+        twice.eval();
+        using (no_grad())
+        {
+            using var c = compact.forward(x);
+            using var d = twice.forward(x);
+            Assert.True((c - d).abs().max().item<float>() <= 1e-4f, $"second compaction differs by {(c - d).abs().max().item<float>()}");
+        }
+    }
+
+    [Fact]
     public void CompactionRemovesExactlyThePrunedChannels()
     {
         using var masked = PrunedVgg(0.4);
