@@ -13,6 +13,9 @@ public static partial class Benchmarks
         ("road_impute_9pct_per_image_s", RoadImputeNinePercentagesPerImage),
         ("road_impute_9pct_per_image_cpu_s", RoadImputeNinePercentagesCpuPerImage),
         ("pgd40_step_b128_s", AdversarialBench.Pgd40StepB128),
+        ("latency_b1_dense_s", PruningBench.DenseLatency),
+        ("latency_b1_masked_s", PruningBench.MaskedLatency),
+        ("latency_b1_compacted_s", PruningBench.CompactedLatency),
     ];
 
     /// <summary>Median wall time of <paramref name="repeats"/> runs after <paramref name="warmup"/> unmeasured ones.</summary>

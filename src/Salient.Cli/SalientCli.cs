@@ -14,6 +14,7 @@ public static class SalientCli
             DataCommand.Create(),
             TrainCommand.Create(),
             EvaluateCommand.Create(),
+            PruneCommand.Create(),
         })
             root.Add(command);
         return root;

@@ -34,28 +34,28 @@ public sealed record SyntheticSignOptions
     public int Supersampling { get; init; } = 4;
 
     /// <summary>Gaussian blur sigma, in pixels, is uniform in [0, this].</summary>
-    public float MaxBlurSigma { get; init; } = 1.0f;
+    public float MaxBlurSigma { get; init; } = 0.8f;
 
     /// <summary>Per image, additive Gaussian noise has a standard deviation uniform in [NoiseStd/4, NoiseStd].</summary>
-    public float NoiseStd { get; init; } = 0.05f;
+    public float NoiseStd { get; init; } = 0.04f;
 
     /// <summary>Chance that a blob or rectangle hides part of the sign.</summary>
     public float OcclusionProbability { get; init; } = 0.2f;
 
     /// <summary>Global brightness gain is uniform in [MinBrightness, MaxBrightness].</summary>
-    public float MinBrightness { get; init; } = 0.3f;
+    public float MinBrightness { get; init; } = 0.45f;
 
     /// <summary>Global brightness gain is uniform in [MinBrightness, MaxBrightness].</summary>
-    public float MaxBrightness { get; init; } = 1.3f;
+    public float MaxBrightness { get; init; } = 1.35f;
 
     /// <summary>Contrast about mid-grey is uniform in [MinContrast, 1].</summary>
-    public float MinContrast { get; init; } = 0.55f;
+    public float MinContrast { get; init; } = 0.65f;
 
     /// <summary>Each channel is multiplied by 1±U(0, this), a colour cast.</summary>
     public float MaxColourCast { get; init; } = 0.15f;
 
     /// <summary>A linear illumination ramp darkens one side of the image by up to this fraction.</summary>
-    public float MaxShading { get; init; } = 0.4f;
+    public float MaxShading { get; init; } = 0.35f;
 
     /// <summary>Sign paint is desaturated by up to this fraction (old, sun-bleached signs).</summary>
     public float MaxFade { get; init; } = 0.35f;
@@ -74,7 +74,7 @@ public sealed record SyntheticSignOptions
 /// </summary>
 public sealed record SyntheticSign(int ClassId, float[] Pixels, float[] Mask);
 
-/// <summary>Deterministic generator of synthetic traffic-sign images.</summary>
+/// <summary>Deterministic generator of synthetic traffic-sign images; thread-safe.</summary>
 public static class SyntheticSigns
 {
     /// <summary>The 43 class names, in catalogue order (which follows GTSRB's class ids).</summary>
@@ -94,7 +94,7 @@ public static class SyntheticSigns
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         Validate(options);
-        return SignRenderer.Render((int)(index % options.Classes), Rng.Hash(Rng.Hash(seed) + (ulong)index), options);
+        return RenderIndexed(index, seed, options);
     }
 
     /// <summary>
@@ -109,16 +109,19 @@ public static class SyntheticSigns
 
         static IEnumerable<SyntheticSign> Images(int count, ulong seed, SyntheticSignOptions options)
         {
-            for (int i = 0; i < count; i++) yield return RenderAt(i, seed, options);
+            for (int i = 0; i < count; i++) yield return RenderIndexed(i, seed, options);
         }
     }
 
+    private static SyntheticSign RenderIndexed(long index, ulong seed, SyntheticSignOptions options) =>
+        SignRenderer.Render((int)(index % options.Classes), Rng.Hash(Rng.Hash(seed) + (ulong)index), options);
+
     private static void Validate(SyntheticSignOptions o)
     {
-        ArgumentNullException.ThrowIfNull(o);
+        ArgumentNullException.ThrowIfNull(o, "options");
         static void Check(bool ok, string what)
         {
-            if (!ok) throw new ArgumentOutOfRangeException(nameof(SyntheticSignOptions), what);
+            if (!ok) throw new ArgumentException(what, "options");
         }
         Check(o.Size >= 8, $"Size must be at least 8, not {o.Size}.");
         Check(o.Classes >= 2 && o.Classes <= Catalogue.Designs.Length, $"Classes must be 2..{Catalogue.Designs.Length}, not {o.Classes}.");
@@ -161,7 +164,7 @@ file struct Rng(ulong seed)
 
     public bool Chance(float p) => Float() < p;
 
-    /// <summary>Box–Muller with the second value kept for the next call.</summary>
+    /// <summary>Marsaglia's polar method (no sine or cosine); the second value is kept for the next call.</summary>
     public float Gaussian()
     {
         if (!double.IsNaN(spareGaussian))
@@ -170,11 +173,16 @@ file struct Rng(ulong seed)
             spareGaussian = double.NaN;
             return (float)spare;
         }
-        double u = ((NextULong() >> 11) + 1) * (1.0 / (1UL << 53));
-        double r = Math.Sqrt(-2 * DetMath.Log(u));
-        double angle = DetMath.Tau * (NextULong() >> 11) * (1.0 / (1UL << 53));
-        spareGaussian = r * DetMath.Sin(angle);
-        return (float)(r * DetMath.Cos(angle));
+        double u, v, s;
+        do
+        {
+            u = (NextULong() >> 11) * (2.0 / (1UL << 53)) - 1;
+            v = (NextULong() >> 11) * (2.0 / (1UL << 53)) - 1;
+            s = u * u + v * v;
+        } while (s >= 1 || s == 0);
+        double f = Math.Sqrt(-2 * DetMath.Log(s) / s);
+        spareGaussian = v * f;
+        return (float)(u * f);
     }
 }
 
@@ -228,7 +236,7 @@ file static class DetMath
             exponent++;
         }
         double s = (m - 1) / (m + 1), s2 = s * s, power = s, sum = 0;
-        for (int k = 1; k <= 19; k += 2)
+        for (int k = 1; k <= 15; k += 2)
         {
             sum += power / k;
             power *= s2;
@@ -395,7 +403,7 @@ file sealed class Placed(Shape shape, V2 offset, float scale, bool mirror = fals
     }
 }
 
-/// <summary>A painted region; the first layer is the sign's silhouette and later ones paint over it.</summary>
+/// <summary>A painted region; the first layer is the sign's silhouette and later ones, inside it, paint over it.</summary>
 file sealed record Layer(Shape Shape, Rgb Colour);
 
 file sealed record SignDesign(string Name, Layer[] Layers);
@@ -409,7 +417,7 @@ file static class Catalogue
 {
     private static readonly Rgb Red = new(0.80f, 0.07f, 0.09f), White = new(0.95f, 0.95f, 0.93f),
         Blue = new(0.05f, 0.27f, 0.68f), Yellow = new(0.98f, 0.77f, 0.08f), Black = new(0.07f, 0.07f, 0.08f),
-        Grey = Rgb.Grey(0.50f), Amber = new(0.96f, 0.62f, 0.05f), Green = new(0.10f, 0.65f, 0.25f);
+        Grey = Rgb.Grey(0.42f), Amber = new(0.96f, 0.62f, 0.05f), Green = new(0.10f, 0.65f, 0.25f);
 
     /// <summary>Sign paints, also used as background distractors so colour alone says little.</summary>
     public static readonly Rgb[] Palette = [Red, White, Blue, Yellow, Black];
@@ -449,8 +457,9 @@ file static class Catalogue
             Warning("dangerous curve left", CurveLeft()),
             Warning("dangerous curve right", Mirror(CurveLeft())),
             Warning("double curve", Arrow(0.17f, 0.5f, 0.42f, L(0.35f, -1, 0.35f, -0.55f, -0.3f, -0.05f, -0.3f, 0.25f, 0.35f, 0.95f))),
-            Warning("bumpy road", Lines(0.14f, L(-1, -0.7f, 1, -0.7f)),
-                new Intersection(new Union(new Disc(new V2(-0.45f, -0.7f), 0.42f), new Disc(new V2(0.45f, -0.7f), 0.42f)), Box(0, 0, 1.2f, 0.7f))),
+            Warning("bumpy road", Lines(0.14f, L(-1.1f, -0.7f, 1.1f, -0.7f)),
+                new Intersection(new Union(new Ellipse(new V2(-0.5f, -0.7f), new V2(0.38f, 0.65f), 0), new Ellipse(new V2(0.5f, -0.7f), new V2(0.38f, 0.65f), 0)),
+                    Box(0, 0, 1.2f, 0.7f))),
             Warning("slippery road", Box(0, 0.5f, 0.5f, 0.2f, 0.1f), Box(0, 0.78f, 0.28f, 0.14f, 0.06f),
                 Lines(0.12f, L(-0.45f, 0.25f, -0.25f, -0.15f, -0.55f, -0.5f, -0.35f, -0.95f), L(0.45f, 0.25f, 0.65f, -0.15f, 0.35f, -0.5f, 0.55f, -0.95f))),
             Warning("road narrows on the right", Lines(0.17f, L(-0.5f, -1, -0.5f, 1), L(0.5f, -1, 0.5f, -0.25f, 0.1f, 0.3f, 0.1f, 1))),
@@ -476,8 +485,8 @@ file static class Catalogue
             BlueRound("keep left", Arrow(0.1f, 0.34f, 0.3f, L(0.38f, 0.38f, -0.4f, -0.4f))),
             BlueRound("roundabout mandatory", new Union(Enumerable.Range(0, 3)
                 .Select(k => Arrow(0.08f, 0.26f, 0.2f, Arc(new V2(0, 0), 0.45f, 100 + 120 * k, 185 + 120 * k, 8))).ToArray())),
-            EndOf("end of no passing", new Layer(Car(-0.25f, 1f), Grey), new Layer(Car(0.25f, 1f), Grey)),
-            EndOf("end of no passing for trucks", new Layer(Truck(-0.22f, 0.95f), Grey), new Layer(Car(0.3f, 0.9f), Grey)),
+            EndOf("end of no passing", new Layer(Car(-0.32f, 1.1f), Grey), new Layer(Car(0.32f, 1.1f), Grey)),
+            EndOf("end of no passing for trucks", new Layer(Truck(-0.26f, 1f), Grey), new Layer(Car(0.36f, 0.95f), Grey)),
         ];
     }
 
@@ -492,8 +501,8 @@ file static class Catalogue
     /// <summary>End-of-restriction: white disc, grey glyphs, a band of black diagonal lines.</summary>
     private static SignDesign EndOf(string name, params Layer[] glyphs)
     {
-        var lines = new[] { -0.21f, -0.07f, 0.07f, 0.21f }.Select(o => L(-0.8f + o, -0.8f - o, 0.8f + o, 0.8f - o)).ToArray();
-        var band = new Intersection(new Stroke(0.035f, lines), new Disc(default, 0.95f));
+        var lines = new[] { -0.16f, -0.055f, 0.055f, 0.16f }.Select(o => L(-0.8f + o, -0.8f - o, 0.8f + o, 0.8f - o)).ToArray();
+        var band = new Intersection(new Stroke(0.028f, lines), new Disc(default, 0.95f));
         return new($"{name} (circle white)", [new(new Disc(default, 1f), Grey), new(new Disc(default, 0.95f), White), .. glyphs, new(band, Black)]);
     }
 
@@ -645,11 +654,13 @@ file sealed class Canvas(int size)
         }
     }
 
-    /// <summary>Paints a shape given in pixel units with a one-pixel soft edge.</summary>
-    public void Paint(Shape shape, Rgb colour, float opacity = 1)
+    /// <summary>Paints a shape given in pixel units, lying within <paramref name="reach"/> of <paramref name="centre"/>, with a one-pixel soft edge.</summary>
+    public void Paint(Shape shape, V2 centre, float reach, Rgb colour, float opacity = 1)
     {
-        for (int y = 0; y < Size; y++)
-            for (int x = 0; x < Size; x++)
+        int x0 = Math.Max(0, (int)(centre.X - reach) - 1), x1 = Math.Min(Size - 1, (int)(centre.X + reach) + 1);
+        int y0 = Math.Max(0, (int)(centre.Y - reach) - 1), y1 = Math.Min(Size - 1, (int)(centre.Y + reach) + 1);
+        for (int y = y0; y <= y1; y++)
+            for (int x = x0; x <= x1; x++)
             {
                 float coverage = Math.Clamp(0.5f - shape.Distance(new V2(x + 0.5f, y + 0.5f)), 0f, 1f) * opacity;
                 if (coverage > 0) this[x, y] = this[x, y].Lerp(colour, coverage);
@@ -748,11 +759,13 @@ file static class SignRenderer
         for (int i = 0; i < blobs; i++)
         {
             Rgb colour = rng.Chance(0.25f) ? Catalogue.Palette[rng.Int(Catalogue.Palette.Length)] : NaturalColour(ref rng);
-            canvas.Paint(RandomBlob(ref rng, new V2(rng.Range(0, n), rng.Range(0, n)), rng.Range(0.05f, 0.4f) * n), colour, rng.Range(0.5f, 1));
+            var centre = new V2(rng.Range(0, n), rng.Range(0, n));
+            float size = rng.Range(0.05f, 0.4f) * n;
+            canvas.Paint(RandomBlob(ref rng, centre, size), centre, size * 1.5f, colour, rng.Range(0.5f, 1));
         }
     }
 
-    /// <summary>An ellipse or rotated rectangle around <paramref name="centre"/> of about the given size.</summary>
+    /// <summary>An ellipse or rotated rectangle around <paramref name="centre"/>, within 1.5·size of it.</summary>
     private static Shape RandomBlob(ref Rng rng, V2 centre, float size)
     {
         var half = new V2(size * rng.Range(0.4f, 1), size * rng.Range(0.4f, 1));
@@ -765,7 +778,7 @@ file static class SignRenderer
         // Runs from the sign's centre straight down (in sign space) past the image edge.
         V2 top = pose.ToPixels(default), bottom = pose.ToPixels(new V2(0, -4));
         float halfWidth = pose.RadiusPixels * rng.Range(0.06f, 0.12f);
-        canvas.Paint(new Stroke(halfWidth, [top, bottom]), Rgb.Grey(rng.Range(0.35f, 0.75f)));
+        canvas.Paint(new Stroke(halfWidth, [top, bottom]), new V2(canvas.Size / 2f, canvas.Size / 2f), canvas.Size, Rgb.Grey(rng.Range(0.35f, 0.75f)));
     }
 
     /// <summary>Composites the sign with adaptive supersampling; returns the silhouette mask.</summary>
@@ -773,27 +786,33 @@ file static class SignRenderer
     {
         int n = canvas.Size, s = o.Supersampling;
         var layers = design.Layers;
-        float fade = rng.Range(0, o.MaxFade), grime = rng.Range(0.8f, 1.05f);
+        float fade = rng.Range(0, o.MaxFade), grime = rng.Range(0.85f, 1.05f);
         var colours = layers.Select(l => l.Colour.Lerp(Rgb.Grey(l.Colour.Luma), fade)).Select(c => new Rgb(c.R * grime, c.G * grime, c.B * grime)).ToArray();
         var mask = new float[n * n];
         float halfPixel = pose.HalfPixel;
+        // Layers whose boundary crosses the current pixel, topmost first; below them, the topmost layer covering all of it.
+        var crossing = new int[layers.Length];
         for (int y = 0; y < n; y++)
             for (int x = 0; x < n; x++)
             {
                 V2 centre = pose.ToSign(x + 0.5f, y + 0.5f);
                 float silhouette = layers[0].Shape.Distance(centre);
                 if (silhouette > halfPixel) continue;
-                bool uniform = silhouette < -halfPixel;
-                int top = 0;
-                for (int l = 1; l < layers.Length; l++)
+                int crossings = 0, full = -1;
+                for (int l = layers.Length - 1; l > 0 && full < 0; l--)
                 {
                     float d = layers[l].Shape.Distance(centre);
-                    if (MathF.Abs(d) <= halfPixel) uniform = false;
-                    if (d < 0) top = l;
+                    if (d < -halfPixel) full = l;
+                    else if (d <= halfPixel) crossing[crossings++] = l;
                 }
-                if (uniform)
+                if (full < 0)
                 {
-                    canvas[x, y] = colours[top];
+                    if (silhouette < -halfPixel) full = 0;
+                    else crossing[crossings++] = 0;
+                }
+                if (crossings == 0)
+                {
+                    canvas[x, y] = colours[full];
                     mask[y * n + x] = 1;
                     continue;
                 }
@@ -803,15 +822,18 @@ file static class SignRenderer
                     for (int sx = 0; sx < s; sx++)
                     {
                         V2 p = pose.ToSign(x + (sx + 0.5f) / s, y + (sy + 0.5f) / s);
-                        for (int l = layers.Length - 1; l >= 0; l--)
-                        {
-                            if (layers[l].Shape.Distance(p) >= 0) continue;
-                            r += colours[l].R;
-                            g += colours[l].G;
-                            b += colours[l].B;
-                            covered++;
-                            break;
-                        }
+                        int top = full;
+                        for (int k = 0; k < crossings; k++)
+                            if (layers[crossing[k]].Shape.Distance(p) < 0)
+                            {
+                                top = crossing[k];
+                                break;
+                            }
+                        if (top < 0) continue;
+                        r += colours[top].R;
+                        g += colours[top].G;
+                        b += colours[top].B;
+                        covered++;
                     }
                 float coverage = covered / (float)(s * s), weight = 1f / (s * s);
                 Rgb background = canvas[x, y];
@@ -825,7 +847,8 @@ file static class SignRenderer
     {
         // Centred near the rim so the occluder hides part of the sign but rarely the whole glyph.
         V2 centre = pose.ToPixels(V2.FromAngle(rng.Range(0, (float)DetMath.Tau)) * rng.Range(0.6f, 1.05f));
-        canvas.Paint(RandomBlob(ref rng, centre, pose.RadiusPixels * rng.Range(0.3f, 0.6f)), NaturalColour(ref rng));
+        float size = pose.RadiusPixels * rng.Range(0.3f, 0.5f);
+        canvas.Paint(RandomBlob(ref rng, centre, size), centre, size * 1.5f, NaturalColour(ref rng));
     }
 
     private static void ApplyLighting(Canvas canvas, ref Rng rng, SyntheticSignOptions o)
@@ -854,27 +877,29 @@ file static class SignRenderer
         if (sigma < 0.25f) return;
         int n = canvas.Size, radius = (int)MathF.Ceiling(3 * sigma);
         var kernel = Enumerable.Range(-radius, 2 * radius + 1).Select(i => (float)DetMath.Exp(-i * i / (2.0 * sigma * sigma))).ToArray();
-        float total = kernel.Sum();
+        float total = 0;
+        foreach (float w in kernel) total += w;
         for (int i = 0; i < kernel.Length; i++) kernel[i] /= total;
-        var scratch = new float[n * n];
+        // Separable; each row or column is copied into a buffer padded by edge replication.
+        var padded = new float[n + 2 * radius];
         for (int c = 0; c < 3; c++)
         {
             var plane = canvas.Pixels.AsSpan(c * n * n, n * n);
-            // Separable: rows into scratch, then columns back; edges are clamped.
-            for (int y = 0; y < n; y++)
-                for (int x = 0; x < n; x++)
+            for (int pass = 0; pass < 2; pass++)
+            {
+                int step = pass == 0 ? 1 : n, lineStep = pass == 0 ? n : 1;
+                for (int line = 0; line < n; line++)
                 {
-                    float sum = 0;
-                    for (int k = -radius; k <= radius; k++) sum += kernel[k + radius] * plane[y * n + Math.Clamp(x + k, 0, n - 1)];
-                    scratch[y * n + x] = sum;
+                    int first = line * lineStep;
+                    for (int i = 0; i < padded.Length; i++) padded[i] = plane[first + Math.Clamp(i - radius, 0, n - 1) * step];
+                    for (int i = 0; i < n; i++)
+                    {
+                        float sum = 0;
+                        for (int k = 0; k < kernel.Length; k++) sum += kernel[k] * padded[i + k];
+                        plane[first + i * step] = sum;
+                    }
                 }
-            for (int y = 0; y < n; y++)
-                for (int x = 0; x < n; x++)
-                {
-                    float sum = 0;
-                    for (int k = -radius; k <= radius; k++) sum += kernel[k + radius] * scratch[Math.Clamp(y + k, 0, n - 1) * n + x];
-                    plane[y * n + x] = sum;
-                }
+            }
         }
     }
 

@@ -32,7 +32,8 @@ public abstract class MaskableModule : nn.Module<Tensor, Tensor>, IMaskable
             throw new ArgumentException($"Mask shape [{string.Join(",", mask.shape)}] does not match weight [{string.Join(",", Weight.shape)}].");
         var m = mask.to(Weight.dtype).detach().clone();
         if (has_buffer("weight_mask")) get_buffer("weight_mask").copy_(m);
-        else register_buffer("weight_mask", m);
+        // A buffer outlives whatever dispose scope the caller (e.g. a pruning loop) has open.
+        else register_buffer("weight_mask", m.DetachFromDisposeScope());
     }
 
     public Tensor EffectiveWeight() => WeightMask is { } m ? Weight * m : Weight;

@@ -21,6 +21,14 @@ public sealed record ModelSpec
     /// <summary>Per-channel normalisation applied by the model's first module (pixel space → model space).</summary>
     public float[] Mean { get; init; } = [0.4563f, 0.4076f, 0.3895f];
     public float[] Std { get; init; } = [0.2298f, 0.2144f, 0.2259f];
+    /// <summary>
+    /// VGG-16 only, optional: the output width of each of the 13 convolutions and the 2 hidden linear
+    /// layers, in forward order (<see cref="VggLayerWidthCount"/> numbers), overriding <see cref="Width"/>.
+    /// Set by compaction, which physically removes pruned channels; null for the regular plan.
+    /// </summary>
+    public int[]? LayerWidths { get; init; }
+
+    public const int VggLayerWidthCount = 15;
 
     public static readonly string[] Architectures = ["vgg16", "resnet18"];
 
@@ -34,6 +42,13 @@ public sealed record ModelSpec
         if (Architecture == "vgg16" && InputSize % 32 != 0)
             throw new SalientException($"VGG-16 halves the image 5 times, so the input size must be a multiple of 32, got {InputSize}.");
         if (Stem is not ("imagenet" or "cifar")) throw new SalientException($"Unknown ResNet stem '{Stem}'; use 'imagenet' or 'cifar'.");
+        if (LayerWidths is not null)
+        {
+            if (Architecture != "vgg16")
+                throw new SalientException($"Per-layer widths (LayerWidths) are only defined for vgg16, not {Architecture}; remove them from the model description.");
+            if (LayerWidths.Length != VggLayerWidthCount || LayerWidths.Any(w => w < 1))
+                throw new SalientException($"LayerWidths must list {VggLayerWidthCount} positive widths (13 convolutions, then 2 hidden linear layers), got [{string.Join(",", LayerWidths)}].");
+        }
         if (Mean.Length != 3 || Std.Length != 3 || Std.Any(s => s <= 0))
             throw new SalientException("Normalisation needs 3 means and 3 positive standard deviations (one per colour channel).");
     }

@@ -15,19 +15,27 @@ public sealed class Vgg16 : SalientModel
 
     private readonly Sequential features;
     private readonly Sequential classifier;
+    // Present only for compacted models (spec.LayerWidths): see ConvOffsets.
+    private readonly ConvOffsets? offsets;
 
     public Vgg16(ModelSpec spec) : base(nameof(Vgg16), spec)
     {
         var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
-        long inChannels = 3;
+        var offsetShapes = new List<(string, long[])>();
+        long inChannels = 3, side = spec.InputSize;
+        int convIndex = 0;
         foreach (var c in Plan)
         {
             if (c == 0)
             {
                 layers.Add(($"{layers.Count}", nn.MaxPool2d(2, 2)));
+                side /= 2;
                 continue;
             }
-            long outChannels = Scaled(c, spec.Width);
+            long outChannels = spec.LayerWidths is { } widths ? widths[convIndex] : Scaled(c, spec.Width);
+            // The first convolution sees the image, never removed channels, so it needs no offset.
+            if (convIndex > 0) offsetShapes.Add(($"{layers.Count}", [outChannels, side, side]));
+            convIndex++;
             var conv = new MaskableConv2d(inChannels, outChannels, 3, padding: 1);
             // Reference init: N(0, sqrt(2 / (k·k·out_channels))), zero bias.
             using (no_grad())
@@ -43,15 +51,17 @@ public sealed class Vgg16 : SalientModel
 
         long spatial = spec.InputSize / 32;
         long flat = inChannels * spatial * spatial;
-        long hidden = Scaled(512, spec.Width);
+        long hidden1 = spec.LayerWidths?[13] ?? Scaled(512, spec.Width);
+        long hidden2 = spec.LayerWidths?[14] ?? Scaled(512, spec.Width);
         classifier = nn.Sequential(
             ("0", nn.Dropout(0.5)),
-            ("1", new MaskableLinear(flat, hidden)),
+            ("1", new MaskableLinear(flat, hidden1)),
             ("2", nn.ReLU(inplace: true)),
             ("3", nn.Dropout(0.5)),
-            ("4", new MaskableLinear(hidden, hidden)),
+            ("4", new MaskableLinear(hidden1, hidden2)),
             ("5", nn.ReLU(inplace: true)),
-            ("6", new MaskableLinear(hidden, spec.NumClasses)));
+            ("6", new MaskableLinear(hidden2, spec.NumClasses)));
+        if (spec.LayerWidths is not null) offsets = new ConvOffsets(offsetShapes);
         RegisterComponents();
     }
 
@@ -59,10 +69,36 @@ public sealed class Vgg16 : SalientModel
 
     public override string OutputLayerName => "classifier.6";
 
+    /// <summary>The offset maps of a compacted model (null for the regular plan).</summary>
+    internal ConvOffsets? Offsets => offsets;
+
     public override Tensor ForwardModelSpace(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var f = features.forward(x);
+        var f = x;
+        if (offsets is null) f = features.forward(f);
+        else
+            foreach (var (name, layer) in features.named_children())
+            {
+                f = ((nn.Module<Tensor, Tensor>)layer).call(f);
+                if (offsets.For(name) is { } offset) f = f + offset;
+            }
         return classifier.forward(f.flatten(1)).MoveToOuterDisposeScope();
     }
+}
+
+/// <summary>
+/// Per-position additive maps (C×H×W) after each convolution of a compacted VGG-16, keyed by the
+/// convolution's index in <c>features</c>. A pruned channel still emits the constant ReLU(bias);
+/// after its removal the next convolution must add what that constant contributed, and because
+/// zero padding cuts the constant off at the borders, the contribution varies with position.
+/// </summary>
+public sealed class ConvOffsets : nn.Module
+{
+    public ConvOffsets(IEnumerable<(string ConvIndex, long[] Shape)> shapes) : base(nameof(ConvOffsets))
+    {
+        foreach (var (index, shape) in shapes) register_buffer(index, zeros(shape));
+    }
+
+    public Tensor? For(string convIndex) => has_buffer(convIndex) ? get_buffer(convIndex) : null;
 }
