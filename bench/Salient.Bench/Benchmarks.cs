@@ -8,6 +8,9 @@ public static partial class Benchmarks
 {
     public static IEnumerable<(string Key, Func<double> Measure)> All =>
     [
+        ("vg_per_image_s", () => AttributionBench.PerImage("vg")),
+        ("ig50_per_image_s", () => AttributionBench.PerImage("ig")),
+        ("sg50_per_image_s", () => AttributionBench.PerImage("sg")),
     ];
 
     /// <summary>Median wall time of <paramref name="repeats"/> runs after <paramref name="warmup"/> unmeasured ones.</summary>
