@@ -169,6 +169,30 @@ public class AttributionTests
                     vg.Attribute(model, pixels.slice(0, 0, 4, 1), labels.slice(0, 0, 4, 1)), 0, 0);
     }
 
+    [Theory]
+    [InlineData("vg")]
+    [InlineData("ig")]
+    [InlineData("sg")]
+    public void ExplainingLeavesNoTensorsBehind(string name)
+    {
+        var (model, pixels, labels) = TinyCnn.Trained(steps: 2);
+        using var _ = model;
+        var method = AttributionMethods.Create(name, new AttributionSettings
+        {
+            BatchSize = 8,
+            IntegratedGradients = new() { Steps = 5 },
+            SmoothGrad = new() { Samples = 3 },
+        });
+        var images = pixels.slice(0, 0, 6, 1);
+        var targets = labels.slice(0, 0, 6, 1);
+        method.Attribute(model, images, targets).Dispose();
+        long before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int round = 0; round < 3; round++)
+            method.Attribute(model, images, targets).Dispose();
+        // Native memory is invisible to the garbage collector: every intermediate must be freed by the call itself.
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
     [Fact]
     public void MapsSumChannelsAndClipOnlyWhenAsked()
     {
