@@ -41,20 +41,22 @@ public sealed class SmoothGrad : AttributionMethod, IDisposable
 
     protected internal override Tensor AttributeModelSpace(SalientModel model, Tensor modelSpace, Tensor targets)
     {
-        int samples = Settings.Samples;
-        long imagesPerGroup = Math.Max(1, BatchSize / samples);
-        long[] imageShape = modelSpace.shape[1..];
-        var means = new List<Tensor>();
-        for (long start = 0; start < modelSpace.shape[0]; start += imagesPerGroup)
+        long samples = Settings.Samples;
+        long total = modelSpace.shape[0] * samples;
+        var sums = zeros_like(modelSpace);
+        // Copies run image-major (all samples of image 0, then image 1, …) in slices of exactly
+        // BatchSize, so every pass but the last is full whatever the sample count.
+        for (long start = 0; start < total; start += BatchSize)
         {
             using var scope = NewDisposeScope();
-            long end = Math.Min(start + imagesPerGroup, modelSpace.shape[0]);
-            var copies = modelSpace.slice(0, start, end, 1).repeat_interleave(samples, 0);
+            var index = arange(start, Math.Min(start + BatchSize, total), int64);
+            var image = index.div(samples, RoundingMode.floor);
+            var copies = modelSpace.index_select(0, image);
             var perturbation = randn(copies.shape, generator: noise).mul_(Settings.Sigma);
-            var attributions = Inner.AttributeModelSpace(model, copies.add_(perturbation), targets.slice(0, start, end, 1).repeat_interleave(samples, 0));
-            means.Add(attributions.view([end - start, samples, .. imageShape]).mean([1]).MoveToOuterDisposeScope());
+            var attributions = Inner.AttributeModelSpace(model, copies.add_(perturbation), targets.index_select(0, image));
+            sums.index_add_(0, image, attributions, 1);
         }
-        return means.Count == 1 ? means[0] : cat(means, 0);
+        return sums.div_(samples);
     }
 
     public void Dispose() => noise.Dispose();
