@@ -16,6 +16,9 @@ public static partial class Benchmarks
         ("latency_b1_dense_s", PruningBench.DenseLatency),
         ("latency_b1_masked_s", PruningBench.MaskedLatency),
         ("latency_b1_compacted_s", PruningBench.CompactedLatency),
+        ("vg_per_image_s", () => AttributionBench.PerImage("vg")),
+        ("ig50_per_image_s", () => AttributionBench.PerImage("ig")),
+        ("sg50_per_image_s", () => AttributionBench.PerImage("sg")),
     ];
 
     /// <summary>Median wall time of <paramref name="repeats"/> runs after <paramref name="warmup"/> unmeasured ones.</summary>

@@ -1,0 +1,23 @@
+using Salient.Attribution;
+using Salient.Models;
+using static TorchSharp.torch;
+
+namespace Salient.Bench;
+
+/// <summary>Seconds per image for VG, IG-50 and SG-50 on the paper's VGG-16 (32×32, 43 classes, untrained).</summary>
+public static class AttributionBench
+{
+    private const int Images = 32;
+
+    public static double PerImage(string method)
+    {
+        random.manual_seed(0);
+        using var model = ModelFactory.Create(new ModelSpec());
+        var pixels = rand(Images, 3, 32, 32);
+        var targets = randint(0, 43, [Images], dtype: int64);
+        int batchSize = int.TryParse(Environment.GetEnvironmentVariable("SALIENT_ATTR_BATCH"), out var b) ? b : AttributionSettings.DefaultBatchSize;
+        var explainer = AttributionMethods.Create(method, new AttributionSettings { BatchSize = batchSize });
+        int repeats = method == "vg" ? 7 : 3;
+        return Benchmarks.Median(() => explainer.Attribute(model, pixels, targets), repeats) / Images;
+    }
+}
