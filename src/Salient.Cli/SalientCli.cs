@@ -15,6 +15,9 @@ public static class SalientCli
             TrainCommand.Create(),
             EvaluateCommand.Create(),
             PruneCommand.Create(),
+            StudyCommand.Create(),
+            ResultsCommand.Create(),
+            ReportCommand.Create(),
         })
             root.Add(command);
         return root;

@@ -27,7 +27,8 @@ public sealed class ResultStore : IDisposable
                 model TEXT, seed INTEGER, phase TEXT, epoch INTEGER, loss REAL, train_accuracy REAL, test_accuracy REAL, seconds REAL,
                 PRIMARY KEY(model, seed, phase, epoch));
             CREATE TABLE IF NOT EXISTS accuracy(
-                model TEXT, seed INTEGER, accuracy REAL, correct INTEGER, total INTEGER, PRIMARY KEY(model, seed));
+                model TEXT, seed INTEGER, method_label TEXT, flow_label TEXT, accuracy REAL, correct INTEGER, total INTEGER,
+                sparsity REAL, PRIMARY KEY(model, seed));
             CREATE TABLE IF NOT EXISTS sparsity(
                 model TEXT, seed INTEGER, layer TEXT, zeros INTEGER, total INTEGER, PRIMARY KEY(model, seed, layer));
             CREATE TABLE IF NOT EXISTS gini(
@@ -37,6 +38,12 @@ public sealed class ResultStore : IDisposable
                 PRIMARY KEY(model, method, seed, ordering, percentage, image));
             CREATE TABLE IF NOT EXISTS grad_norm(
                 model TEXT, seed INTEGER, image INTEGER, value REAL, PRIMARY KEY(model, seed, image));
+            CREATE TABLE IF NOT EXISTS figure_images(
+                seed INTEGER, image INTEGER, label INTEGER, class_name TEXT, height INTEGER, width INTEGER, pixels BLOB,
+                PRIMARY KEY(seed, image));
+            CREATE TABLE IF NOT EXISTS figure_maps(
+                model TEXT, method TEXT, seed INTEGER, image INTEGER, height INTEGER, width INTEGER, map BLOB,
+                PRIMARY KEY(model, method, seed, image));
             """);
     }
 
@@ -56,6 +63,18 @@ public sealed class ResultStore : IDisposable
         writer.Run("INSERT OR REPLACE INTO cells VALUES($cell,$kind,$model,$method,$seed,$hash,$settings,'done',NULL,$seconds,$finished)",
             ("$cell", cell.Cell), ("$kind", cell.Kind), ("$model", cell.Model), ("$method", cell.Method), ("$seed", (long)cell.Seed),
             ("$hash", cell.Hash), ("$settings", cell.Settings), ("$seconds", cell.Seconds), ("$finished", DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture)));
+        tx.Commit();
+    }
+
+    /// <summary>Replaces a whole table's rows (data that belongs to the study, not to one cell).</summary>
+    public void Replace(string table, IEnumerable<object?[]> rows)
+    {
+        using var tx = connection.BeginTransaction();
+        var writer = new Writer(this, tx);
+        writer.Run($"DELETE FROM {table}");
+        var list = rows.ToList();
+        if (list.Count > 0)
+            writer.Bulk($"INSERT INTO {table} VALUES({string.Join(",", Enumerable.Range(0, list[0].Length).Select(i => $"$p{i}"))})", list);
         tx.Commit();
     }
 
@@ -152,7 +171,7 @@ public sealed class ResultStore : IDisposable
                     Run("DELETE FROM grad_norm WHERE model = $m AND seed = $s", ("$m", cell.Model), ("$s", (long)cell.Seed));
                     break;
                 case CellKinds.Explain:
-                    foreach (var table in new[] { "gini", "road" })
+                    foreach (var table in new[] { "gini", "road", "figure_maps" })
                         Run($"DELETE FROM {table} WHERE model = $m AND method = $x AND seed = $s", ("$m", cell.Model), ("$x", cell.Method), ("$s", (long)cell.Seed));
                     break;
             }

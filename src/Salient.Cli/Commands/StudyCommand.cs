@@ -1,0 +1,123 @@
+using System.CommandLine;
+using Salient.Reporting;
+using Salient.Studies;
+using Spectre.Console;
+
+namespace Salient.Cli.Commands;
+
+internal static class StudyCommand
+{
+    public static Command Create()
+    {
+        var preset = new Option<string>("--preset") { Description = $"Built-in settings: {string.Join(", ", StudySettings.PresetNames)} (quick: synthetic signs, width-0.25 VGG-16, all 11 models, ~10 min)", DefaultValueFactory = _ => "quick" };
+        var settingsFile = new Option<string?>("--settings") { Description = "Study settings JSON (overrides --preset)" };
+        var outDir = new Option<string?>("--out") { Description = "Study folder (default: studies/<name>); rerunning resumes it" };
+        var writeSettings = new Option<string?>("--write-settings") { Description = "Write the chosen settings as JSON to this file and stop (a starting point for your own study)" };
+        var command = new Command("study", "Run a whole study (train, prune, explain, evaluate every model of the grid) and write its report; resumable") { preset, settingsFile, outDir, writeSettings };
+        command.SetAction(CommandRunner.Guard(parse =>
+        {
+            var settings = parse.GetValue(settingsFile) is { } file ? StudySettings.Load(file) : StudySettings.Preset(parse.GetValue(preset)!);
+            settings.Validate();
+            if (parse.GetValue(writeSettings) is { } target)
+            {
+                File.WriteAllText(target, settings.ToJson());
+                Console.WriteLine($"Wrote the '{settings.Name}' settings to {target}.");
+                return 0;
+            }
+            var folder = parse.GetValue(outDir) ?? Path.Combine("studies", settings.Name);
+            using var stop = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCtrlC = (_, e) => { e.Cancel = true; stop.Cancel(); };
+            Console.CancelKeyPress += onCtrlC;
+            StudyOutcome outcome;
+            try
+            {
+                outcome = RunWithProgress(settings, folder, stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.WriteLine($"Stopped. Finished cells are kept in {folder}; run the same command again to resume.");
+                return 130;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCtrlC;
+            }
+            Console.WriteLine($"Cells computed: {outcome.Computed.Count}, reused: {outcome.Cached.Count}, failed: {outcome.Failed.Count}.");
+            foreach (var (cell, error) in outcome.Failed) Console.WriteLine($"  failed {cell}: {error}");
+            ResultsCommand.Print(folder);
+            var report = StudyReport.Write(folder);
+            Console.WriteLine($"Report: {report}");
+            return outcome.Failed.Count == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+
+    private static StudyOutcome RunWithProgress(StudySettings settings, string folder, CancellationToken stop)
+    {
+        StudyOutcome? outcome = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                var whole = ctx.AddTask("study", maxValue: 1);
+                var cell = ctx.AddTask("cell", maxValue: 1);
+                var runner = new StudyRunner(settings, folder, new SyncProgress<StudyProgress>(p =>
+                {
+                    whole.MaxValue = Math.Max(1, p.CellsTotal);
+                    whole.Value = p.CellsDone;
+                    whole.Description = $"study {settings.Name}: {p.CellsDone}/{p.CellsTotal} cells";
+                    cell.Value = Math.Clamp(p.CellFraction, 0, 1);
+                    cell.Description = Markup.Escape($"{p.Cell}: {p.Stage}");
+                }), stop);
+                outcome = runner.Run();
+                whole.Value = whole.MaxValue;
+                cell.Value = 1;
+            });
+        return outcome!;
+    }
+}
+
+internal static class ResultsCommand
+{
+    public static Command Create()
+    {
+        var study = new Option<string>("--study") { Description = "Study folder", Required = true };
+        var command = new Command("results", "Print a study's tables from its results store") { study };
+        command.SetAction(CommandRunner.Guard(parse =>
+        {
+            Print(parse.GetValue(study)!);
+            return 0;
+        }));
+        return command;
+    }
+
+    public static void Print(string folder)
+    {
+        var db = Path.Combine(folder, StudyRunner.DatabaseFile);
+        if (!File.Exists(db)) throw new SalientException($"'{folder}' has no {StudyRunner.DatabaseFile}; run 'salient study --out {folder}' first.");
+        using var store = new ResultStore(db);
+        foreach (var t in StudyReport.Tables(store))
+        {
+            var table = new Table { Title = new TableTitle(Markup.Escape(t.Title)) };
+            foreach (var h in t.Header) table.AddColumn(Markup.Escape(h));
+            foreach (var r in t.Rows) table.AddRow(r.Select(Markup.Escape).ToArray());
+            AnsiConsole.Write(table);
+        }
+    }
+}
+
+internal static class ReportCommand
+{
+    public static Command Create()
+    {
+        var study = new Option<string>("--study") { Description = "Study folder", Required = true };
+        var command = new Command("report", "Regenerate a study's report (tables, plots, saliency grids, HTML) from its results store, without recomputing") { study };
+        command.SetAction(CommandRunner.Guard(parse =>
+        {
+            Console.WriteLine($"Report: {StudyReport.Write(parse.GetValue(study)!)}");
+            return 0;
+        }));
+        return command;
+    }
+}
