@@ -47,9 +47,3 @@ public sealed class DataOptions
         return split;
     }
 }
-
-/// <summary>Reports synchronously on the caller's thread (System.Progress posts to the thread pool, out of order).</summary>
-public sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
-}

@@ -16,6 +16,7 @@ internal static class TrainCommand
         var arch = new Option<string>("--arch") { Description = "vgg16 or resnet18", DefaultValueFactory = _ => "vgg16" };
         arch.AcceptOnlyFromAmong(ModelSpec.Architectures);
         var width = new Option<double>("--width") { Description = "Channel-width multiplier (1 = the paper's model)", DefaultValueFactory = _ => 1.0 };
+        var batchNorm = new Option<bool>("--batch-norm") { Description = "VGG-16: BatchNorm after every convolution (learns far faster; not the paper's model)" };
         var stem = new Option<string>("--stem") { Description = "ResNet stem: imagenet (7×7/2 + pool) or cifar (3×3/1)", DefaultValueFactory = _ => "imagenet" };
         var recipeName = new Option<string>("--recipe") { Description = "Base recipe: vgg-sgd (SGD 0.01, momentum 0.9, wd 5e-4, batch 128) or resnet-ranger", DefaultValueFactory = _ => "vgg-sgd" };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (recipe default 100)" };
@@ -36,7 +37,7 @@ internal static class TrainCommand
         normalization.AcceptOnlyFromAmong("data", "paper");
 
         var command = new Command("train", "Train a classifier and write a checkpoint after every epoch")
-        { outPath, arch, width, stem, recipeName, epochs, batch, lr, momentum, weightDecay, seed, resume, normalization, strategy, optimizer, epsilon, attackSteps, attackStep, optimizerEps };
+        { outPath, arch, width, batchNorm, stem, recipeName, epochs, batch, lr, momentum, weightDecay, seed, resume, normalization, strategy, optimizer, epsilon, attackSteps, attackStep, optimizerEps };
         data.AddTo(command);
         command.SetAction(CommandRunner.Guard(parse =>
         {
@@ -64,6 +65,7 @@ internal static class TrainCommand
                 Width = parse.GetValue(width),
                 InputSize = split.Train.ImageSize,
                 Stem = parse.GetValue(stem)!,
+                BatchNorm = parse.GetValue(batchNorm),
                 Mean = mean,
                 Std = std,
             };

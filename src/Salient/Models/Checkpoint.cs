@@ -71,14 +71,14 @@ public sealed class Checkpoint : IDisposable
         using var ckpt = Load(path);
         var theirs = ckpt.Model.Spec;
         var ours = model.Spec;
-        if (theirs.Architecture != ours.Architecture || theirs.NumClasses != ours.NumClasses || theirs.Width != ours.Width || theirs.Stem != ours.Stem
+        if (theirs.Architecture != ours.Architecture || theirs.NumClasses != ours.NumClasses || theirs.Width != ours.Width || theirs.Stem != ours.Stem || theirs.BatchNorm != ours.BatchNorm
             || !(theirs.LayerWidths ?? []).SequenceEqual(ours.LayerWidths ?? []))
             throw new SalientException(
                 $"Checkpoint '{path}' holds a {Describe(theirs)} but the model is a {Describe(ours)}; use a checkpoint of the same architecture, width and class count.");
         LoadState(model, ckpt.Model.state_dict(), path);
     }
 
-    private static string Describe(ModelSpec s) => $"{s.Architecture} (width {s.Width}, {s.NumClasses} classes{(s.Architecture == "resnet18" ? $", {s.Stem} stem" : "")}{(s.LayerWidths is { } w ? $", compacted to [{string.Join(",", w)}]" : "")})";
+    private static string Describe(ModelSpec s) => $"{s.Architecture}{(s.BatchNorm ? " with BatchNorm" : "")} (width {s.Width}, {s.NumClasses} classes{(s.Architecture == "resnet18" ? $", {s.Stem} stem" : "")}{(s.LayerWidths is { } w ? $", compacted to [{string.Join(",", w)}]" : "")})";
 
     /// <summary>Installs masks first (a masked layer has an extra buffer), then copies every tensor, naming the first mismatch.</summary>
     internal static void LoadState(SalientModel model, Dictionary<string, Tensor> source, string path)

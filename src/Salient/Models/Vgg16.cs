@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 namespace Salient.Models;
 
 /// <summary>
-/// The paper's CIFAR-style VGG-16 (no BatchNorm): 13 conv3×3+ReLU layers with 5 max-pools, then
+/// The paper's CIFAR-style VGG-16 (no BatchNorm; <see cref="ModelSpec.BatchNorm"/> adds it after every
+/// convolution, as torchvision's vgg16_bn): 13 conv3×3+ReLU layers with 5 max-pools, then
 /// Dropout → Linear → ReLU → Dropout → Linear → ReLU → Linear. State-dict names follow the
 /// reference code (<c>features.N</c>, <c>classifier.N</c>) so PyTorch checkpoints map one to one.
 /// </summary>
@@ -44,6 +45,7 @@ public sealed class Vgg16 : SalientModel
                 nn.init.zeros_(conv.Bias!);
             }
             layers.Add(($"{layers.Count}", conv));
+            if (spec.BatchNorm) layers.Add(($"{layers.Count}", nn.BatchNorm2d(outChannels)));
             layers.Add(($"{layers.Count}", nn.ReLU(inplace: true)));
             inChannels = outChannels;
         }

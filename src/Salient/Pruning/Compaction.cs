@@ -21,6 +21,8 @@ public static class Compaction
             throw new SalientException(model.Spec.Architecture == "resnet18"
                 ? "Compaction supports VGG-16 only: ResNet-18's residual additions tie the channels of every block to its shortcut, so pruned channels cannot be removed layer by layer; keep the masked ResNet-18."
                 : $"Compaction supports VGG-16 only, not {model.Spec.Architecture}; keep the masked model.");
+        if (vgg.Spec.BatchNorm)
+            throw new SalientException("Compaction supports the plain VGG-16 only; with BatchNorm every removed channel's normalisation would have to be cut as well, so keep the masked model.");
         using var _ = no_grad();
         var plans = PlanLayers(vgg);
         try

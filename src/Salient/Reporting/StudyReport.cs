@@ -183,14 +183,14 @@ public static class StudyReport
                 plot.XLabel(order == "morf" ? "% most relevant pixels removed" : "% least relevant pixels removed");
                 plot.YLabel("accuracy");
                 plot.Axes.SetLimitsY(0, 1.02);
-                plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+                plot.ShowLegend(ScottPlot.Edge.Right);
                 var file = Path.Combine(outDir, $"road-{order}-{method}.png");
                 plot.SavePng(file, 720, 460);
                 yield return (file, title);
             }
     }
 
-    private const int Cell = 96, LabelWidth = 120, HeaderHeight = 24;
+    private const int Cell = 96, LabelWidth = 150, HeaderHeight = 24;
 
     /// <summary>One PNG per figure image: rows = models, columns = the input then each method's map.</summary>
     private static IEnumerable<(string File, string Title)> SaliencyGrids(ResultStore store, string outDir)

@@ -46,7 +46,7 @@ public sealed class StudyRunner(StudySettings settings, string folder, IProgress
         var (mean, std) = settings.Data.Normalization == "paper" ? (new ModelSpec().Mean, new ModelSpec().Std) : Splits.ChannelStatistics(data.Train);
         var spec = new ModelSpec
         {
-            Architecture = settings.Model.Architecture, Width = settings.Model.Width, Stem = settings.Model.Stem,
+            Architecture = settings.Model.Architecture, Width = settings.Model.Width, Stem = settings.Model.Stem, BatchNorm = settings.Model.BatchNorm,
             NumClasses = data.ClassNames.Count, InputSize = data.Train.ImageSize, Mean = mean, Std = std,
         };
         using var explained = ExplanationImages(data.Test);
@@ -185,7 +185,7 @@ public sealed class StudyRunner(StudySettings settings, string folder, IProgress
                 var trainer = new Trainer(recipe);
                 trainer.ExtraMetadata["salient.study.model"] = plan.Name;
                 var state = trainer.Train(model, data, checkpoint, resume: true,
-                    new SyncProgress(p => Report(cell, $"epoch {p.Epoch}/{p.Epochs}", ((p.Epoch - 1) * (double)p.Batches + p.Batch) / (p.Epochs * (double)p.Batches))));
+                    new SyncProgress<TrainingProgress>(p => Report(cell, $"epoch {p.Epoch}/{p.Epochs}", ((p.Epoch - 1) * (double)p.Batches + p.Batch) / (p.Epochs * (double)p.Batches))));
                 history.AddRange(state.History);
             }
             else
@@ -245,23 +245,9 @@ public sealed class StudyRunner(StudySettings settings, string folder, IProgress
         var attribution = AttributionMethods.Create(methodName, settings.Explanations.ToAttributionSettings((long)seed));
         using var ownsNoise = attribution as IDisposable; // SmoothGrad holds a generator
         var labels = images.LabelTensor();
-
-        // Explain in chunks so the progress bar moves and memory stays bounded.
-        const int chunk = 50;
-        var maps = new List<Tensor>();
-        for (int start = 0; start < images.Count; start += chunk)
-        {
-            Report(cell, $"explaining {start}/{images.Count}", 0.5 * start / images.Count);
-            int n = Math.Min(chunk, images.Count - start);
-            maps.Add(SaliencyMap.Reduce(attribution.Attribute(model, images.Images.narrow(0, start, n), labels.narrow(0, start, n))));
-        }
-        var all = cat(maps, 0);
-        var predictions = Classification.Predict(model, images.Images);
-        var correct = Enumerable.Range(0, images.Count).Where(i => predictions[i] == images.Labels[i]).ToArray();
-        double[] gini = correct.Length == 0 ? [] : Gini.PerImage(all.index_select(0, tensor(correct.Select(i => (long)i).ToArray())));
-
-        Report(cell, "ROAD", 0.6);
-        RoadResult? road = correct.Length == 0 ? null : Road.Evaluate(model, images.Images, labels, all, settings.Metrics.Road with { Seed = (long)seed });
+        using var quality = ExplanationEvaluation.Evaluate(model, attribution, images.Images, labels, settings.Metrics.Road with { Seed = (long)seed },
+            new SyncProgress<(string Stage, double Fraction)>(p => Report(cell, p.Stage, p.Fraction)));
+        var (gini, correct, road, all) = (quality.Gini, quality.CorrectIndices, quality.Road, quality.Maps);
 
         int figures = Math.Min(settings.Explanations.FigureImages, images.Count);
         // Figures show IG with negatives clipped to 0 (SPEC.md §4); VG and SG are non-negative already.
@@ -283,9 +269,4 @@ public sealed class StudyRunner(StudySettings settings, string folder, IProgress
         };
     }
 
-    /// <summary>Reports synchronously (System.Progress would post to the thread pool, out of order).</summary>
-    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
-    }
 }

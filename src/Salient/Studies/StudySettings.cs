@@ -154,6 +154,7 @@ public sealed record StudyModel
     public string Architecture { get; init; } = "vgg16";
     public double Width { get; init; } = 1;
     public string Stem { get; init; } = "imagenet";
+    public bool BatchNorm { get; init; }
 }
 
 public sealed record StudyPruning
