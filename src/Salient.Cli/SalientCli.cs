@@ -15,6 +15,8 @@ public static class SalientCli
             TrainCommand.Create(),
             EvaluateCommand.Create(),
             PruneCommand.Create(),
+            ImportCommand.Create(),
+            ExportCommand.Create(),
         })
             root.Add(command);
         return root;
