@@ -16,6 +16,10 @@ public static partial class Benchmarks
         ("latency_b1_dense_s", PruningBench.DenseLatency),
         ("latency_b1_masked_s", PruningBench.MaskedLatency),
         ("latency_b1_compacted_s", PruningBench.CompactedLatency),
+        ("export_vgg16_pt_s", InteropBench.ExportPt),
+        ("export_vgg16_safetensors_s", InteropBench.ExportSafeTensors),
+        ("import_vgg16_pt_s", InteropBench.ImportPt),
+        ("import_vgg16_safetensors_s", InteropBench.ImportSafeTensors),
     ];
 
     /// <summary>Median wall time of <paramref name="repeats"/> runs after <paramref name="warmup"/> unmeasured ones.</summary>

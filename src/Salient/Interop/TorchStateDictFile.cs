@@ -34,7 +34,9 @@ public static class TorchStateDictFile
             using var stream = File.OpenRead(path);
             table = PyTorchUnpickler.UnpickleStateDict(stream);
         }
-        catch (Exception e) when (e is NotImplementedException or InvalidCastException or InvalidDataException or Razorvine.Pickle.PickleException)
+        // PyBridge and its unpickler signal a foreign or damaged file with many exception types (not a zip,
+        // no data.pkl, an unknown global or storage type); all mean the same to the user.
+        catch (Exception e) when (e is not SalientException and not OutOfMemoryException)
         {
             throw new SalientException($"'{path}' could not be read as a PyTorch state dict ({e.Message.TrimEnd('.')}); re-save it with torch.save(model.state_dict(), path) from PyTorch 1.6 or later.", e);
         }

@@ -64,4 +64,32 @@ public class PyTorchFixtureTests
         Assert.Equal(defaults.Std, ckpt.Model.Spec.Std);
         Assert.Equal(defaults.Mean, ckpt.Model.Normalization.get_buffer("mean")!.data<float>().ToArray());
     }
+
+    [Fact]
+    public void ClassNamesComeFromAFileWithOneNamePerLine()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllLines(folder["names.txt"], ["stop", "", "yield ", "priority road"]);
+        var output = folder["imported.safetensors"];
+
+        var (exit, _, stderr) = CliRunner.Run("import", "--from", FixturePath("vgg16_w0.0625.pth"), "--arch", "vgg16",
+            "--classes", folder["names.txt"], "--out", output);
+
+        Assert.True(exit == 0, stderr);
+        using var ckpt = Checkpoint.Load(output);
+        Assert.Equal(["stop", "yield", "priority road"], ckpt.ClassNames);
+    }
+
+    [Fact]
+    public void AClassCountOtherThanTheFilesIsAnErrorNamingTheOutputLayer()
+    {
+        using var folder = new TempFolder();
+        var output = folder["imported.safetensors"];
+
+        var (exit, _, stderr) = CliRunner.Run("import", "--from", FixturePath("vgg16_w0.0625.pth"), "--arch", "vgg16", "--classes", "5", "--out", output);
+
+        Assert.Equal(Salient.Cli.CommandRunner.UserError, exit);
+        Assert.Contains("'classifier.6.weight' has shape [3,32] but the model expects [5,32]", stderr);
+        Assert.False(File.Exists(output));
+    }
 }
