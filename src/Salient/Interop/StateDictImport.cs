@@ -19,7 +19,7 @@ public sealed record ImportOptions
     public float[]? Std { get; init; }
 }
 
-/// <summary>The imported model and the source keys that correspond to nothing in it.</summary>
+/// <summary>The imported model (the caller disposes it) and the source keys that correspond to nothing in it.</summary>
 public sealed record ImportResult(SalientModel Model, IReadOnlyList<string> UnplacedKeys);
 
 /// <summary>
