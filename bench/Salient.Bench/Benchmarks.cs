@@ -19,6 +19,10 @@ public static partial class Benchmarks
         ("vg_per_image_s", () => AttributionBench.PerImage("vg")),
         ("ig50_per_image_s", () => AttributionBench.PerImage("ig")),
         ("sg50_per_image_s", () => AttributionBench.PerImage("sg")),
+        ("export_vgg16_pt_s", InteropBench.ExportPt),
+        ("export_vgg16_safetensors_s", InteropBench.ExportSafeTensors),
+        ("import_vgg16_pt_s", InteropBench.ImportPt),
+        ("import_vgg16_safetensors_s", InteropBench.ImportSafeTensors),
     ];
 
     /// <summary>Median wall time of <paramref name="repeats"/> runs after <paramref name="warmup"/> unmeasured ones.</summary>

@@ -18,6 +18,8 @@ public static class SalientCli
             StudyCommand.Create(),
             ResultsCommand.Create(),
             ReportCommand.Create(),
+            ImportCommand.Create(),
+            ExportCommand.Create(),
         })
             root.Add(command);
         return root;

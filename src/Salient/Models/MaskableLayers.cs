@@ -31,7 +31,7 @@ public abstract class MaskableModule : nn.Module<Tensor, Tensor>, IMaskable
         if (!mask.shape.SequenceEqual(Weight.shape))
             throw new ArgumentException($"Mask shape [{string.Join(",", mask.shape)}] does not match weight [{string.Join(",", Weight.shape)}].");
         var m = mask.to(Weight.dtype).detach().clone();
-        if (has_buffer("weight_mask")) get_buffer("weight_mask").copy_(m);
+        if (has_buffer("weight_mask")) get_buffer("weight_mask")!.copy_(m);
         // A buffer outlives whatever dispose scope the caller (e.g. a pruning loop) has open.
         else register_buffer("weight_mask", m.DetachFromDisposeScope());
     }
@@ -100,8 +100,8 @@ public sealed class Normalize : nn.Module<Tensor, Tensor>
         register_buffer("std", tensor(std).reshape(1, 3, 1, 1));
     }
 
-    public override Tensor forward(Tensor input) => (input - get_buffer("mean")) / get_buffer("std");
+    public override Tensor forward(Tensor input) => (input - get_buffer("mean")!) / get_buffer("std")!;
 
     /// <summary>Maps a model-space tensor back to pixel space.</summary>
-    public Tensor Inverse(Tensor modelSpace) => modelSpace * get_buffer("std") + get_buffer("mean");
+    public Tensor Inverse(Tensor modelSpace) => modelSpace * get_buffer("std")! + get_buffer("mean")!;
 }
