@@ -4,7 +4,10 @@ using static TorchSharp.torch;
 
 namespace Salient.Bench;
 
-/// <summary>Seconds per image for VG, IG-50 and SG-50 on the paper's VGG-16 (32×32, 43 classes, untrained).</summary>
+/// <summary>
+/// Seconds per image for VG, IG-50 and SG-50 on the paper's VGG-16 (32×32, 43 classes, untrained),
+/// on one batch of 32 images. SALIENT_ATTR_BATCH overrides the internal batch size, for tuning it.
+/// </summary>
 public static class AttributionBench
 {
     private const int Images = 32;
