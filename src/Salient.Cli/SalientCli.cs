@@ -18,6 +18,7 @@ public static class SalientCli
             StudyCommand.Create(),
             ResultsCommand.Create(),
             ReportCommand.Create(),
+            EvaluateExplanationsCommand.Create(),
             ImportCommand.Create(),
             ExportCommand.Create(),
         })
