@@ -18,6 +18,8 @@ public static class SalientCli
             StudyCommand.Create(),
             ResultsCommand.Create(),
             ReportCommand.Create(),
+            ExplainCommand.Create(),
+            FigureCommand.Create(),
             EvaluateExplanationsCommand.Create(),
             ImportCommand.Create(),
             ExportCommand.Create(),

@@ -23,8 +23,7 @@ internal static class EvaluateCommand
         {
             using var ckpt = Checkpoint.Load(parse.GetValue(checkpointOption)!);
             using var split = data.Open(parse);
-            if (!split.ClassNames.SequenceEqual(ckpt.ClassNames))
-                throw new SalientException($"The checkpoint was trained on classes [{string.Join(", ", ckpt.ClassNames.Take(3))}, …] ({ckpt.ClassNames.Count}) but --data has [{string.Join(", ", split.ClassNames.Take(3))}, …] ({split.ClassNames.Count}); evaluate on the data set it was trained on.");
+            DataOptions.RequireSameClasses(ckpt.ClassNames, split.ClassNames);
             var report = Classification.Evaluate(ckpt.Model, split.Test);
             var perClass = report.PerClassAccuracy();
             var table = new Table().AddColumns("id", "class", "test images", "accuracy");

@@ -32,8 +32,7 @@ internal static class EvaluateExplanationsCommand
             road.Validate();
             using var ckpt = Checkpoint.Load(parse.GetValue(checkpointOption)!);
             using var split = data.Open(parse);
-            if (!split.ClassNames.SequenceEqual(ckpt.ClassNames))
-                throw new SalientException($"The checkpoint has {ckpt.ClassNames.Count} classes that differ from --data's {split.ClassNames.Count}; explain it on the data set it was trained on.");
+            DataOptions.RequireSameClasses(ckpt.ClassNames, split.ClassNames);
             int n = Math.Min(parse.GetValue(limit) ?? split.Test.Count, split.Test.Count);
             if (n < 1) throw new SalientException($"--limit must be at least 1, got {n}.");
             using var images = split.Test.Subset(Enumerable.Range(0, n).Select(i => (int)((long)i * split.Test.Count / n)).ToArray());

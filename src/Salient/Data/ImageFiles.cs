@@ -1,6 +1,7 @@
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
+using static TorchSharp.torch;
 
 namespace Salient.Data;
 
@@ -37,6 +38,56 @@ public static class ImageFiles
             if (image.Width != size || image.Height != size)
                 image.Mutate(x => x.Resize(size, size, KnownResamplers.Triangle));
             CopyPixels(image, destination);
+        }
+    }
+
+    /// <summary>
+    /// Loads image files (and every image in given folders) for a model of input size
+    /// <paramref name="size"/>: N×3×size×size pixel-space tensor and the file paths. An image of another
+    /// size is an error unless <paramref name="resize"/>; a grey image is an error (the models take colour).
+    /// </summary>
+    public static (Tensor Images, string[] Files) LoadForModel(IEnumerable<string> filesOrFolders, int size, bool resize)
+    {
+        var files = new List<string>();
+        foreach (var p in filesOrFolders)
+        {
+            if (Directory.Exists(p)) files.AddRange(Directory.EnumerateFiles(p).Where(Gtsrb.IsImageFile).Order(StringComparer.Ordinal));
+            else if (File.Exists(p)) files.Add(p);
+            else throw new SalientException($"'{p}' is neither an image file nor a folder; check the path given to --images.");
+        }
+        if (files.Count == 0) throw new SalientException("No image files were found in --images (looked for .ppm, .png, .jpg, .jpeg, .bmp).");
+        int per = 3 * size * size;
+        var pixels = new float[files.Count * per];
+        for (int i = 0; i < files.Count; i++)
+        {
+            var (w, h, channels) = Describe(files[i]);
+            if (channels < 3)
+                throw new SalientException($"'{files[i]}' has {channels} colour channel{(channels == 1 ? "" : "s")} but the model takes 3 (RGB); convert it to a colour image.");
+            if ((w != size || h != size) && !resize)
+                throw new SalientException($"'{files[i]}' is {w}×{h} but the model takes {size}×{size}; pass --resize to resize it (bilinear) or give images of that size.");
+            LoadInto(files[i], size, null, pixels.AsSpan(i * per, per), $"'{files[i]}'");
+        }
+        return (tensor(pixels, [files.Count, 3, size, size]), files.ToArray());
+    }
+
+    /// <summary>Width, height and colour channels (1 for grey, 3 for colour) without decoding the pixels.</summary>
+    private static (int Width, int Height, int Channels) Describe(string path)
+    {
+        try
+        {
+            if (Path.GetExtension(path).ToLowerInvariant() is ".ppm" or ".pgm" or ".pnm")
+            {
+                var magic = File.ReadAllBytes(path).AsSpan(0, 2).ToArray();
+                var (w, h, _) = Netpbm.Read(path);
+                return (w, h, magic[1] is (byte)'5' or (byte)'2' ? 1 : 3);
+            }
+            var info = Image.Identify(path) ?? throw new InvalidDataException("unknown format");
+            int bits = info.PixelType.BitsPerPixel;
+            return (info.Width, info.Height, bits <= 16 ? 1 : 3);
+        }
+        catch (Exception e) when (e is not SalientException)
+        {
+            throw new SalientException($"'{path}' is corrupt or not an image; replace it or leave it out of --images.", e);
         }
     }
 

@@ -4,7 +4,6 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Salient.Evaluation;
 using Salient.Studies;
-using SkiaSharp;
 using static TorchSharp.torch;
 
 namespace Salient.Reporting;
@@ -190,13 +189,11 @@ public static class StudyReport
             }
     }
 
-    private const int Cell = 96, LabelWidth = 150, HeaderHeight = 24;
-
     /// <summary>One PNG per figure image: rows = models, columns = the input then each method's map.</summary>
     private static IEnumerable<(string File, string Title)> SaliencyGrids(ResultStore store, string outDir)
     {
-        var images = store.Query("SELECT image, label, class_name, height, width, pixels FROM figure_images WHERE seed = 0 ORDER BY image",
-            r => (Image: r.GetInt64(0), ClassName: r.GetString(2), H: r.GetInt32(3), W: r.GetInt32(4), Pixels: (byte[])r[5]));
+        var images = store.Query("SELECT image, class_name, height, width, pixels FROM figure_images WHERE seed = 0 ORDER BY image",
+            r => (Image: r.GetInt64(0), ClassName: r.GetString(1), H: r.GetInt32(2), W: r.GetInt32(3), Pixels: (byte[])r[4]));
         var seed = store.Query("SELECT MIN(seed) FROM figure_maps", r => r.IsDBNull(0) ? 0L : r.GetInt64(0)).FirstOrDefault();
         var maps = store.Query("SELECT model, method, image, map FROM figure_maps WHERE seed = $s", r => (Model: r.GetString(0), Method: r.GetString(1), Image: r.GetInt64(2), Map: (byte[])r[3]), ("$s", seed));
         var models = store.Query("SELECT model FROM accuracy GROUP BY model ORDER BY MIN(rowid)", r => r.GetString(0)).Where(m => maps.Any(x => x.Model == m)).ToList();
@@ -204,56 +201,16 @@ public static class StudyReport
         if (models.Count == 0) yield break;
         foreach (var img in images)
         {
-            int width = LabelWidth + Cell * (1 + methods.Count), height = HeaderHeight + Cell * models.Count;
-            using var surface = SKSurface.Create(new SKImageInfo(width, height));
-            var canvas = surface.Canvas;
-            canvas.Clear(SKColors.White);
-            using var font = new SKFont(SKTypeface.Default, 13);
-            using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
-            canvas.DrawText("input", LabelWidth + Cell / 2f, 17, SKTextAlign.Center, font, ink);
-            for (int c = 0; c < methods.Count; c++)
-                canvas.DrawText(methods[c].ToUpperInvariant(), LabelWidth + Cell * (c + 1.5f), 17, SKTextAlign.Center, font, ink);
-            var pixels = MemoryMarshal.Cast<byte, float>(img.Pixels).ToArray();
-            using var pixelTensor = tensor(pixels, [1, 3, img.H, img.W]);
-            for (int r = 0; r < models.Count; r++)
+            using var scope = NewDisposeScope();
+            var pixels = tensor(MemoryMarshal.Cast<byte, float>(img.Pixels).ToArray(), [3, img.H, img.W]);
+            var rows = models.Select(model => new SaliencyFigures.GridRow(model, pixels, methods.Select(method =>
             {
-                float top = HeaderHeight + r * Cell;
-                canvas.DrawText(models[r], 6, top + Cell / 2f + 5, SKTextAlign.Left, font, ink);
-                DrawRgba(canvas, Rgba(pixels, img.H, img.W), img.W, img.H, LabelWidth, top);
-                for (int c = 0; c < methods.Count; c++)
-                {
-                    var entry = maps.FirstOrDefault(m => m.Model == models[r] && m.Method == methods[c] && m.Image == img.Image);
-                    if (entry.Map is null) continue;
-                    using var map = tensor(MemoryMarshal.Cast<byte, float>(entry.Map).ToArray(), [1, img.H, img.W]);
-                    DrawRgba(canvas, Heatmaps.Colourise(map)[0], img.W, img.H, LabelWidth + Cell * (c + 1), top);
-                }
-            }
+                var entry = maps.FirstOrDefault(m => m.Model == model && m.Method == method && m.Image == img.Image);
+                return entry.Map is null ? null : tensor(MemoryMarshal.Cast<byte, float>(entry.Map).ToArray(), [img.H, img.W]);
+            }).ToList())).ToList();
             var file = Path.Combine(outDir, $"saliency-{img.Image}.png");
-            using (var snapshot = surface.Snapshot())
-            using (var png = snapshot.Encode(SKEncodedImageFormat.Png, 100))
-            using (var fs = File.Create(file))
-                png.SaveTo(fs);
+            SaliencyFigures.Grid(file, methods.Select(m => m.ToUpperInvariant()).ToList(), rows);
             yield return (file, $"Saliency maps of test image {img.Image} ({img.ClassName})");
         }
-    }
-
-    private static byte[] Rgba(float[] chw, int h, int w)
-    {
-        var rgba = new byte[h * w * 4];
-        for (int i = 0; i < h * w; i++)
-        {
-            for (int c = 0; c < 3; c++) rgba[4 * i + c] = (byte)Math.Clamp((int)MathF.Round(chw[c * h * w + i] * 255), 0, 255);
-            rgba[4 * i + 3] = 255;
-        }
-        return rgba;
-    }
-
-    /// <summary>Draws an RGBA image scaled up (nearest neighbour, so pixels stay visible) into one grid cell.</summary>
-    private static void DrawRgba(SKCanvas canvas, byte[] rgba, int w, int h, float left, float top)
-    {
-        using var bitmap = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul));
-        Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
-        using var image = SKImage.FromBitmap(bitmap);
-        canvas.DrawImage(image, new SKRect(left + 2, top + 2, left + Cell - 2, top + Cell - 2), new SKSamplingOptions(SKFilterMode.Nearest), null);
     }
 }

@@ -1,0 +1,117 @@
+using Salient.Attribution;
+using Salient.Models;
+using Salient.Tests.Data;
+using SixLabors.ImageSharp.PixelFormats;
+using static TorchSharp.torch;
+
+namespace Salient.Tests.Cli;
+
+[Collection("Console")]
+public class ExplanationCommandTests
+{
+    private static string TinyCheckpoint(TempFolder temp)
+    {
+        random.manual_seed(3);
+        using var model = ModelFactory.Create(new ModelSpec { Width = 0.0625, NumClasses = 43 });
+        var path = temp["m.safetensors"];
+        Checkpoint.Save(path, model, Salient.Data.SyntheticSigns.ClassNames);
+        return path;
+    }
+
+    private static void Images(TempFolder temp, int size = 32)
+    {
+        Fixtures.Image(temp["imgs/a.png"], size, size, (x, y) => new Rgb24((byte)(8 * x), (byte)(8 * y), 90));
+        Fixtures.Image(temp["imgs/b.ppm"], size, size, (x, y) => new Rgb24(200, (byte)(4 * (x + y)), 30));
+    }
+
+    [Fact]
+    public void ExplainWritesOverlaysAndRawMapsThatMatchTheLibrary()
+    {
+        using var temp = new TempFolder();
+        var ckpt = TinyCheckpoint(temp);
+        Images(temp);
+        var (exit, output, err) = CliRunner.Run("explain", "--checkpoint", ckpt, "--images", temp["imgs"], "--method", "vg", "--target", "14", "--out", temp["out"]);
+        Assert.True(exit == 0, err);
+        Assert.Contains("Explained 2 image(s)", output);
+        foreach (var name in new[] { "a", "b" })
+        {
+            Assert.True(new FileInfo(temp[$"out/{name}-vg.png"]).Length > 1000);
+            Assert.True(File.Exists(temp[$"out/{name}-vg-attribution.npy"]));
+        }
+        // The saved map is the channel sum of |∂f_14/∂z| computed by the library.
+        var npy = File.ReadAllBytes(temp["out/a-vg-map.npy"]);
+        int headerLength = BitConverter.ToUInt16(npy, 8);
+        var saved = new float[32 * 32];
+        Buffer.BlockCopy(npy, 10 + headerLength, saved, 0, saved.Length * 4);
+        using var loaded = Checkpoint.Load(ckpt);
+        var (images, _) = Salient.Data.ImageFiles.LoadForModel([temp["imgs/a.png"]], 32, false);
+        using var expected = SaliencyMap.Reduce(new VanillaGradient().Attribute(loaded.Model, images, tensor(new long[] { 14 })))[0].contiguous();
+        var e = expected.data<float>().ToArray();
+        for (int i = 0; i < e.Length; i++) Assert.Equal(e[i], saved[i], 5);
+    }
+
+    [Fact]
+    public void AnImageOfAnotherSizeNeedsResize()
+    {
+        using var temp = new TempFolder();
+        var ckpt = TinyCheckpoint(temp);
+        Images(temp, size: 40);
+        var (exit, _, err) = CliRunner.Run("explain", "--checkpoint", ckpt, "--images", temp["imgs/a.png"], "--method", "ig", "--out", temp["out"]);
+        Assert.Equal(2, exit);
+        Assert.Contains("is 40×40 but the model takes 32×32; pass --resize", err);
+        (exit, _, err) = CliRunner.Run("explain", "--checkpoint", ckpt, "--images", temp["imgs/a.png"], "--method", "ig", "--ig-steps", "4", "--resize", "--out", temp["out"]);
+        Assert.True(exit == 0, err);
+    }
+
+    [Fact]
+    public void AGreyImageATargetOutOfRangeAndAnUnknownMethodAreRefused()
+    {
+        using var temp = new TempFolder();
+        var ckpt = TinyCheckpoint(temp);
+        Images(temp);
+        File.WriteAllText(temp["grey.pgm"], "P2 32 32 255 " + string.Join(" ", Enumerable.Repeat("7", 32 * 32)));
+        var (exit, _, err) = CliRunner.Run("explain", "--checkpoint", ckpt, "--images", temp["grey.pgm"], "--method", "vg");
+        Assert.Equal(2, exit);
+        Assert.Contains("has 1 colour channel but the model takes 3", err);
+        (exit, _, err) = CliRunner.Run("explain", "--checkpoint", ckpt, "--images", temp["imgs/a.png"], "--method", "vg", "--target", "43");
+        Assert.Equal(2, exit);
+        Assert.Contains("43", err);
+        (exit, _, err) = CliRunner.Run("explain", "--checkpoint", ckpt, "--images", temp["imgs/a.png"], "--method", "lime");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("lime", err);
+    }
+
+    [Fact]
+    public void FigureDrawsOneGridPerImage()
+    {
+        using var temp = new TempFolder();
+        var ckpt = TinyCheckpoint(temp);
+        Images(temp);
+        var (exit, output, err) = CliRunner.Run("figure", "--checkpoints", ckpt, ckpt, "--labels", "Nat", "Copy", "--images", temp["imgs"],
+            "--methods", "vg", "sg", "--sg-samples", "2", "--out", temp["fig"]);
+        Assert.True(exit == 0, err);
+        Assert.Contains("Wrote 2 grid(s) of 2 model(s) × 2 method(s)", output);
+        Assert.True(new FileInfo(temp["fig/a-grid.png"]).Length > 1000);
+    }
+
+    [Fact]
+    public void EvaluateExplanationsPrintsAndWritesEveryMetric()
+    {
+        using var temp = new TempFolder();
+        var ckpt = TinyCheckpoint(temp);
+        var (exit, output, err) = CliRunner.Run("evaluate-explanations", "--checkpoint", ckpt, "--method", "ig", "--ig-steps", "4", "--limit", "12",
+            "--synthetic-train", "43", "--synthetic-test", "43", "--percentages", "30,60", "--out", temp["ev"]);
+        Assert.True(exit == 0, err);
+        Assert.Contains("Method: ig; images: 12", output);
+        Assert.Contains("Gradient norm:", output);
+        var summary = File.ReadAllLines(temp["ev/summary.csv"]);
+        Assert.StartsWith("method,images,accuracy,gini_mean", summary[0]);
+        Assert.StartsWith("ig,12,", summary[1]);
+        Assert.Equal(13, File.ReadAllLines(temp["ev/grad-norm.csv"]).Length);
+
+        (exit, _, err) = CliRunner.Run("evaluate-explanations", "--checkpoint", ckpt, "--method", "vg", "--percentages", "0,50",
+            "--synthetic-train", "43", "--synthetic-test", "43");
+        Assert.Equal(2, exit);
+        Assert.Contains("ROAD percentage 0 is out of range", err);
+    }
+}
