@@ -14,10 +14,11 @@ public sealed class DataOptions
     public Option<int> SyntheticTrain { get; } = new("--synthetic-train") { Description = "Synthetic: training images", DefaultValueFactory = _ => 4300 };
     public Option<int> SyntheticTest { get; } = new("--synthetic-test") { Description = "Synthetic: test images", DefaultValueFactory = _ => 1075 };
     public Option<int> SyntheticClasses { get; } = new("--synthetic-classes") { Description = "Synthetic: number of classes (2–43)", DefaultValueFactory = _ => 43 };
+    public Option<string> SyntheticDifficulty { get; } = new("--synthetic-difficulty") { Description = "Synthetic: standard (GTSRB-like nuisances) or easy (learned in a few epochs)", DefaultValueFactory = _ => "standard" };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Data, ImageSize, DataSeed, CropRoi, LisaPaperClasses, SyntheticTrain, SyntheticTest, SyntheticClasses })
+        foreach (var o in new Option[] { Data, ImageSize, DataSeed, CropRoi, LisaPaperClasses, SyntheticTrain, SyntheticTest, SyntheticClasses, SyntheticDifficulty })
             command.Add(o);
     }
 
@@ -34,6 +35,7 @@ public sealed class DataOptions
         SyntheticTrainImages = parse.GetValue(SyntheticTrain),
         SyntheticTestImages = parse.GetValue(SyntheticTest),
         SyntheticClasses = parse.GetValue(SyntheticClasses),
+        SyntheticDifficulty = parse.GetValue(SyntheticDifficulty)!,
     };
 
     public DataSplit Open(ParseResult parse)

@@ -41,7 +41,7 @@ public abstract class AttributionMethod : IAttributionMethod
         CheckImages(model, pixels);
         using var scope = NewDisposeScope();
         var classes = Targets.Checked(model, targets, pixels.shape[0]);
-        using var explaining = new ExplanationMode(model);
+        using var explaining = EvalScope.Frozen(model);
         var modelSpace = model.Normalization.forward(pixels.detach().to(float32));
         return AttributeModelSpace(model, modelSpace, classes).detach().MoveToOuterDisposeScope();
     }
@@ -78,28 +78,5 @@ public abstract class AttributionMethod : IAttributionMethod
             throw new SalientException($"The model takes {size}×{size} images, got {height}×{width}; resize the images to the model's input size.");
         if (!pixels.is_floating_point())
             throw new SalientException($"Images to explain must be floating-point pixels in [0,1], got {pixels.dtype}; divide 8-bit images by 255.");
-    }
-
-    /// <summary>Evaluation mode and frozen parameters while explaining; the previous state comes back on dispose.</summary>
-    private sealed class ExplanationMode : IDisposable
-    {
-        private readonly SalientModel model;
-        private readonly bool wasTraining;
-        private readonly List<(TorchSharp.Modules.Parameter Parameter, bool RequiresGrad)> parameters;
-
-        public ExplanationMode(SalientModel model)
-        {
-            this.model = model;
-            wasTraining = model.training;
-            parameters = model.parameters().Select(p => (p, p.requires_grad)).ToList();
-            model.eval();
-            foreach (var (p, _) in parameters) p.requires_grad = false;
-        }
-
-        public void Dispose()
-        {
-            foreach (var (p, requiresGrad) in parameters) p.requires_grad = requiresGrad;
-            model.train(wasTraining);
-        }
     }
 }

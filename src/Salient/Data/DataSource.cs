@@ -12,6 +12,8 @@ public sealed record DataSettings
     public int SyntheticTrainImages { get; init; } = 4300;
     public int SyntheticTestImages { get; init; } = 1075;
     public int SyntheticClasses { get; init; } = 43;
+    /// <summary>"standard" (GTSRB-like nuisances) or "easy" (<see cref="SyntheticSignOptions.Easy"/>).</summary>
+    public string SyntheticDifficulty { get; init; } = "standard";
 
     public const string Synthetic = "synthetic";
 }
@@ -22,10 +24,16 @@ public static class DataSource
     {
         if (settings.Source == DataSettings.Synthetic)
         {
-            var options = new SyntheticSignOptions { Size = settings.Load.ImageSize, Classes = settings.SyntheticClasses };
+            var baseOptions = settings.SyntheticDifficulty switch
+            {
+                "standard" => new SyntheticSignOptions(),
+                "easy" => SyntheticSignOptions.Easy,
+                var other => throw new SalientException($"Unknown synthetic difficulty '{other}'; use 'standard' or 'easy'."),
+            };
+            var options = baseOptions with { Size = settings.Load.ImageSize, Classes = settings.SyntheticClasses };
             var train = GenerateSynthetic(settings.SyntheticTrainImages, SeededRandom.Derive(settings.Load.Seed, "synthetic-train"), options, "train");
             var test = GenerateSynthetic(settings.SyntheticTestImages, SeededRandom.Derive(settings.Load.Seed, "synthetic-test"), options, "test");
-            return new DataSplit(train, test, $"synthetic signs: {options.Classes} classes, {train.Count} training / {test.Count} test images (seed {settings.Load.Seed})");
+            return new DataSplit(train, test, $"synthetic signs ({settings.SyntheticDifficulty}): {options.Classes} classes, {train.Count} training / {test.Count} test images (seed {settings.Load.Seed})");
         }
         var folder = settings.Source;
         if (!Directory.Exists(folder))

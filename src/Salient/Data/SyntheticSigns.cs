@@ -65,6 +65,17 @@ public sealed record SyntheticSignOptions
 
     /// <summary>Chance of a grey pole below the sign.</summary>
     public float PoleProbability { get; init; } = 0.35f;
+
+    /// <summary>
+    /// Milder nuisances (near-frontal, large, unoccluded, little blur and noise): a set a small
+    /// network learns in a few epochs, for quick demonstrations.
+    /// </summary>
+    public static SyntheticSignOptions Easy => new()
+    {
+        MinScale = 0.8f, MaxScale = 0.95f, MaxRotationDegrees = 4f, MaxSquash = 0.08f, MaxOverhang = 0f, MaxBlurSigma = 0.3f,
+        NoiseStd = 0.02f, OcclusionProbability = 0f, MinBrightness = 0.75f, MaxBrightness = 1.15f, MinContrast = 0.85f,
+        MaxColourCast = 0.05f, MaxShading = 0.1f, MaxFade = 0.1f,
+    };
 }
 
 /// <summary>

@@ -59,25 +59,17 @@ public static partial class Classification
     /// <summary>Predicted classes in eval mode, in batches, with no autograd.</summary>
     public static long[] Predict(SalientModel model, Tensor images, int batchSize = 256)
     {
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        using var evaluating = EvalScope.Eval(model);
+        using var _ = no_grad();
+        var predictions = new long[images.shape[0]];
+        for (long start = 0; start < images.shape[0]; start += batchSize)
         {
-            using var _ = no_grad();
-            var predictions = new long[images.shape[0]];
-            for (long start = 0; start < images.shape[0]; start += batchSize)
-            {
-                using var scope = NewDisposeScope();
-                long n = Math.Min(batchSize, images.shape[0] - start);
-                var logits = model.forward(images.narrow(0, start, n));
-                logits.argmax(1).data<long>().CopyTo(predictions.AsSpan((int)start, (int)n));
-            }
-            return predictions;
+            using var scope = NewDisposeScope();
+            long n = Math.Min(batchSize, images.shape[0] - start);
+            var logits = model.forward(images.narrow(0, start, n));
+            logits.argmax(1).data<long>().CopyTo(predictions.AsSpan((int)start, (int)n));
         }
-        finally
-        {
-            model.train(wasTraining);
-        }
+        return predictions;
     }
 
     public static ClassificationReport Evaluate(SalientModel model, SignDataset data, int batchSize = 256)

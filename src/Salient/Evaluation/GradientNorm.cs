@@ -22,14 +22,8 @@ public static class GradientNorm
             throw new SalientException($"The gradient norm needs one target class per image: {images.shape[0]} images but targets of shape [{string.Join(", ", targets.shape)}].");
         if (batchSize < 1) throw new SalientException("The gradient-norm batch size must be at least 1.");
 
-        var parameters = model.parameters().ToArray();
-        var wasTrainable = parameters.Select(p => p.requires_grad).ToArray();
-        bool wasTraining = model.training;
-        model.eval();
-        foreach (var p in parameters) p.requires_grad = false;
-        try
-        {
-            var norms = new List<double>((int)images.shape[0]);
+        using var frozen = EvalScope.Frozen(model);
+        var norms = new List<double>((int)images.shape[0]);
             for (long start = 0; start < images.shape[0]; start += batchSize)
             {
                 using var scope = NewDisposeScope();
@@ -43,13 +37,7 @@ public static class GradientNorm
                 var gradient = autograd.grad([selected], [modelSpace])[0];
                 norms.AddRange(gradient.to(ScalarType.Float64).flatten(1).square().sum(1).sqrt().data<double>().ToArray());
             }
-            return norms.ToArray();
-        }
-        finally
-        {
-            for (int i = 0; i < parameters.Length; i++) parameters[i].requires_grad = wasTrainable[i];
-            model.train(wasTraining);
-        }
+        return norms.ToArray();
     }
 
     /// <summary>Mean gradient norm with its t-based confidence interval.</summary>

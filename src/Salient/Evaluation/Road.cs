@@ -1,3 +1,4 @@
+using Salient.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -70,49 +71,41 @@ public static class Road
         CheckShapes(images, labels, maps);
         int total = (int)images.shape[0], percentages = options.Percentages.Length;
 
-        bool wasTraining = model.training;
-        model.eval();
-        try
-        {
-            using var noGrad = no_grad();
-            using var generator = new Generator((ulong)options.Seed, CPU);
-            int[] evaluated = CorrectlyClassified(model, images, labels, options.ClassifyBatchSize);
-            if (evaluated.Length == 0)
-                throw new SalientException("The model classifies none of the given images correctly, so ROAD has nothing to evaluate; check that the checkpoint matches the data set.");
+        using var evaluating = EvalScope.Eval(model);
+        using var noGrad = no_grad();
+        using var generator = new Generator((ulong)options.Seed, CPU);
+        int[] evaluated = CorrectlyClassified(model, images, labels, options.ClassifyBatchSize);
+        if (evaluated.Length == 0)
+            throw new SalientException("The model classifies none of the given images correctly, so ROAD has nothing to evaluate; check that the checkpoint matches the data set.");
 
-            var morf = new bool[evaluated.Length, percentages];
-            var lerf = new bool[evaluated.Length, percentages];
-            for (int start = 0; start < evaluated.Length; start += options.ImagesPerRound)
-            {
-                using var scope = NewDisposeScope();
-                int count = Math.Min(options.ImagesPerRound, evaluated.Length - start);
-                var index = tensor(evaluated.AsSpan(start, count).ToArray().Select(i => (long)i).ToArray());
-                var chunkImages = images.index_select(0, index).to(ScalarType.Float32).cpu();
-                var chunkLabels = labels.index_select(0, index).to(ScalarType.Int64).cpu();
-                var chunkMaps = maps.index_select(0, index);
-
-                // Order: image, then MoRF percentages, then LeRF percentages.
-                var removed = cat([
-                    RemovalMasks(chunkMaps, options.Percentages, RemovalOrder.MoRF, generator),
-                    RemovalMasks(chunkMaps, options.Percentages, RemovalOrder.LeRF, generator)], 1);
-                int variants = 2 * percentages;
-                var repeated = chunkImages.unsqueeze(1).expand(-1, variants, -1, -1, -1).flatten(0, 1);
-                var imputed = NoisyLinearImputation.Impute(repeated, removed.flatten(0, 1), options.NoiseStd, generator);
-                var predictions = Predict(model, imputed, options.ClassifyBatchSize).view(count, variants);
-                var correct = predictions.eq(chunkLabels.unsqueeze(1)).to(ScalarType.Byte).data<byte>().ToArray();
-                for (int i = 0; i < count; i++)
-                    for (int p = 0; p < percentages; p++)
-                    {
-                        morf[start + i, p] = correct[i * variants + p] != 0;
-                        lerf[start + i, p] = correct[i * variants + percentages + p] != 0;
-                    }
-            }
-            return new RoadResult((double[])options.Percentages.Clone(), Accuracy(morf), Accuracy(lerf), total, evaluated, morf, lerf);
-        }
-        finally
+        var morf = new bool[evaluated.Length, percentages];
+        var lerf = new bool[evaluated.Length, percentages];
+        for (int start = 0; start < evaluated.Length; start += options.ImagesPerRound)
         {
-            model.train(wasTraining);
+            using var scope = NewDisposeScope();
+            int count = Math.Min(options.ImagesPerRound, evaluated.Length - start);
+            var index = tensor(evaluated.AsSpan(start, count).ToArray().Select(i => (long)i).ToArray());
+            var chunkImages = images.index_select(0, index).to(ScalarType.Float32).cpu();
+            var chunkLabels = labels.index_select(0, index).to(ScalarType.Int64).cpu();
+            var chunkMaps = maps.index_select(0, index);
+
+            // Order: image, then MoRF percentages, then LeRF percentages.
+            var removed = cat([
+                RemovalMasks(chunkMaps, options.Percentages, RemovalOrder.MoRF, generator),
+                RemovalMasks(chunkMaps, options.Percentages, RemovalOrder.LeRF, generator)], 1);
+            int variants = 2 * percentages;
+            var repeated = chunkImages.unsqueeze(1).expand(-1, variants, -1, -1, -1).flatten(0, 1);
+            var imputed = NoisyLinearImputation.Impute(repeated, removed.flatten(0, 1), options.NoiseStd, generator);
+            var predictions = Predict(model, imputed, options.ClassifyBatchSize).view(count, variants);
+            var correct = predictions.eq(chunkLabels.unsqueeze(1)).to(ScalarType.Byte).data<byte>().ToArray();
+            for (int i = 0; i < count; i++)
+                for (int p = 0; p < percentages; p++)
+                {
+                    morf[start + i, p] = correct[i * variants + p] != 0;
+                    lerf[start + i, p] = correct[i * variants + percentages + p] != 0;
+                }
         }
+        return new RoadResult((double[])options.Percentages.Clone(), Accuracy(morf), Accuracy(lerf), total, evaluated, morf, lerf);
     }
 
     /// <summary>

@@ -38,26 +38,18 @@ public static class AdversarialTraining
         if (batchSize < 1) throw new SalientException($"Batch size {batchSize} must be at least 1.");
         long n = pixels.shape[0];
         if (n == 0) throw new SalientException("Robust accuracy needs at least one image; the evaluation set is empty.");
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        using var evaluating = EvalScope.Eval(model);
+        long correct = 0;
+        for (long start = 0; start < n; start += batchSize)
         {
-            long correct = 0;
-            for (long start = 0; start < n; start += batchSize)
-            {
-                using var scope = NewDisposeScope();
-                long length = Math.Min(batchSize, n - start);
-                var x = pixels.narrow(0, start, length);
-                var y = labels.narrow(0, start, length);
-                var adversarial = Pgd.Attack(model, x, y, pgd, generator);
-                using var noGrad = no_grad();
-                correct += model.forward(adversarial).argmax(1).eq(y).sum().item<long>();
-            }
-            return (double)correct / n;
+            using var scope = NewDisposeScope();
+            long length = Math.Min(batchSize, n - start);
+            var x = pixels.narrow(0, start, length);
+            var y = labels.narrow(0, start, length);
+            var adversarial = Pgd.Attack(model, x, y, pgd, generator);
+            using var noGrad = no_grad();
+            correct += model.forward(adversarial).argmax(1).eq(y).sum().item<long>();
         }
-        finally
-        {
-            model.train(wasTraining);
-        }
+        return (double)correct / n;
     }
 }

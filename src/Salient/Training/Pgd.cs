@@ -50,7 +50,7 @@ public static class Pgd
     public static Tensor Attack(SalientModel model, Tensor pixels, Tensor? labels, PgdSettings settings, Generator? generator = null)
     {
         settings.Validate();
-        using var frozen = new FrozenForAttack(model);
+        using var frozen = EvalScope.Frozen(model);
         using var scope = NewDisposeScope();
         var clean = pixels.detach();
         var targets = settings.Labels == PgdLabels.Predicted
@@ -87,28 +87,5 @@ public static class Pgd
     {
         using var noGrad = no_grad();
         return model.forward(pixels).argmax(1);
-    }
-
-    /// <summary>Eval mode and frozen parameters for the attack's lifetime, restoring what was there before.</summary>
-    private sealed class FrozenForAttack : IDisposable
-    {
-        private readonly SalientModel model;
-        private readonly bool wasTraining;
-        private readonly List<(TorchSharp.Modules.Parameter Parameter, bool RequiredGrad)> parameters;
-
-        public FrozenForAttack(SalientModel model)
-        {
-            this.model = model;
-            wasTraining = model.training;
-            parameters = model.parameters().Select(p => (p, p.requires_grad)).ToList();
-            model.eval();
-            foreach (var (p, _) in parameters) p.requires_grad = false;
-        }
-
-        public void Dispose()
-        {
-            foreach (var (p, required) in parameters) p.requires_grad = required;
-            model.train(wasTraining);
-        }
     }
 }
