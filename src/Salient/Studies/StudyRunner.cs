@@ -170,7 +170,6 @@ public sealed class StudyRunner(StudySettings settings, string folder, IProgress
         }
         else
         {
-            using var start = Checkpoint.Load(upstream);
             model = ModelFactory.Create(spec);
             Checkpoint.LoadWeightsInto(model, upstream);
         }
