@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Salient.Data;
+using System.Text.Json;
 using Salient.Models;
+using Salient.Pruning;
 using Salient.Training;
 using Spectre.Console;
 using static TorchSharp.torch;
@@ -33,14 +35,36 @@ internal static class TrainCommand
         var attackSteps = new Option<int>("--attack-steps") { Description = "Adversarial: PGD iterations", DefaultValueFactory = _ => 40 };
         var attackStep = new Option<double?>("--attack-step-size") { Description = "Adversarial: PGD step α (default 2.5·ε/steps)" };
         var optimizerEps = new Option<double?>("--optimizer-eps") { Description = "Ranger's ε" };
+        var init = new Option<string?>("--init") { Description = "Start from this checkpoint's weights and masks (e.g. fine-tune a pruned model) instead of a fresh model; its architecture is used" };
+        var prune = new Option<string?>("--prune") { Description = "Prune before training: l1, global or layered (with --init: post-train + fine-tune; without: pre-train flow)" };
+        var pruneAmount = new Option<double?>("--prune-amount") { Description = "Pruning fraction (default the paper's: l1 0.2 of each conv, global 0.2, layered 0.1 of channels)" };
+        var pruneLinearAmount = new Option<double?>("--prune-linear-amount") { Description = "Pruning fraction of linear layers for l1/layered (default 0.1)" };
         var normalization = new Option<string>("--normalization") { Description = "data (train-split mean/std) or paper (the reference constants)", DefaultValueFactory = _ => "data" };
         normalization.AcceptOnlyFromAmong("data", "paper");
 
         var command = new Command("train", "Train a classifier and write a checkpoint after every epoch")
-        { outPath, arch, width, batchNorm, stem, recipeName, epochs, batch, lr, momentum, weightDecay, seed, resume, normalization, strategy, optimizer, epsilon, attackSteps, attackStep, optimizerEps };
+        { outPath, arch, width, batchNorm, stem, recipeName, epochs, batch, lr, momentum, weightDecay, seed, resume, normalization, strategy, optimizer, epsilon, attackSteps, attackStep, optimizerEps, init, prune, pruneAmount, pruneLinearAmount };
         data.AddTo(command);
         command.SetAction(CommandRunner.Guard(parse =>
         {
+            SalientModel FreshModel(DataSplit split)
+            {
+                var (mean, std) = parse.GetValue(normalization) == "paper" ? (new ModelSpec().Mean, new ModelSpec().Std) : Splits.ChannelStatistics(split.Train);
+                var spec = new ModelSpec
+                {
+                    Architecture = parse.GetValue(arch)!,
+                    NumClasses = split.ClassNames.Count,
+                    Width = parse.GetValue(width),
+                    InputSize = split.Train.ImageSize,
+                    Stem = parse.GetValue(stem)!,
+                    BatchNorm = parse.GetValue(batchNorm),
+                    Mean = mean,
+                    Std = std,
+                };
+                random.manual_seed((long)(SeededRandom.Derive(parse.GetValue(seed), "init") >> 1));
+                return ModelFactory.Create(spec);
+            }
+
             var baseRecipe = TrainingRecipe.Named(parse.GetValue(recipeName)!);
             var recipe = baseRecipe with
             {
@@ -57,26 +81,28 @@ internal static class TrainCommand
             };
             recipe.Validate();
             using var split = data.Open(parse);
-            var (mean, std) = parse.GetValue(normalization) == "paper" ? (new ModelSpec().Mean, new ModelSpec().Std) : Splits.ChannelStatistics(split.Train);
-            var spec = new ModelSpec
-            {
-                Architecture = parse.GetValue(arch)!,
-                NumClasses = split.ClassNames.Count,
-                Width = parse.GetValue(width),
-                InputSize = split.Train.ImageSize,
-                Stem = parse.GetValue(stem)!,
-                BatchNorm = parse.GetValue(batchNorm),
-                Mean = mean,
-                Std = std,
-            };
-            random.manual_seed((long)(SeededRandom.Derive(recipe.Seed, "init") >> 1));
-            using var model = ModelFactory.Create(spec);
+            using var model = parse.GetValue(init) is { } initPath ? StartFrom(initPath, split) : FreshModel(split);
             var checkpoint = parse.GetValue(outPath)!;
             if (File.Exists(checkpoint) && !parse.GetValue(resume))
                 throw new SalientException($"'{checkpoint}' already exists; pass --resume to continue it or choose another --out.");
 
             var trainer = new Trainer(recipe);
+            if (parse.GetValue(prune) is { } methodName)
+            {
+                var method = PruningSettings.ParseMethod(methodName);
+                var paper = PruningSettings.Paper(method);
+                var pruning = paper with { Amount = parse.GetValue(pruneAmount) ?? paper.Amount, LinearAmount = parse.GetValue(pruneLinearAmount) ?? paper.LinearAmount };
+                // On resume the checkpoint's masks replace these; pruning first keeps the layers' buffers in place.
+                Pruner.Prune(model, pruning);
+                trainer.ExtraMetadata["salient.pruning"] = JsonSerializer.Serialize(new
+                {
+                    method = methodName, pruning.Amount, pruning.LinearAmount,
+                    flow = parse.GetValue(init) is null ? "pre-train" : "post-train, fine-tuned",
+                });
+            }
             var state = RunWithProgress(trainer, model, split, checkpoint, parse.GetValue(resume));
+            var sparsity = SparsityReport.Measure(model);
+            if (sparsity.Zeros > 0) Console.WriteLine($"Weight sparsity: {sparsity.Overall:P2} overall\n{sparsity.ToMarkdown()}");
             var last = state.History.LastOrDefault();
             Console.WriteLine(last is null
                 ? $"Nothing to do: '{checkpoint}' already has {state.EpochsCompleted} epochs."
@@ -84,6 +110,16 @@ internal static class TrainCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The post-train flows start from a trained checkpoint: its architecture, weights and masks.</summary>
+    private static SalientModel StartFrom(string path, DataSplit split)
+    {
+        using var start = Checkpoint.Load(path);
+        DataOptions.RequireSameClasses(start.ClassNames, split.ClassNames);
+        var model = ModelFactory.Create(start.Model.Spec);
+        Checkpoint.LoadWeightsInto(model, path);
+        return model;
     }
 
     /// <summary>Runs the trainer under a progress bar (one bar per run, text lines per epoch).</summary>

@@ -1,0 +1,46 @@
+using Salient.Models;
+using Salient.Pruning;
+
+namespace Salient.Tests.Cli;
+
+[Collection("Console")]
+public class PruningFlowCommandTests
+{
+    private static readonly string[] Data = ["--synthetic-classes", "2", "--synthetic-train", "16", "--synthetic-test", "8", "--width", "0.0625", "--batch-size", "8"];
+
+    [Fact]
+    public void PreTrainAndFineTuneFlowsKeepTheirMasksAndReportSparsity()
+    {
+        using var temp = new TempFolder();
+        var (exit, output, err) = CliRunner.Run(["train", .. Data, "--epochs", "1", "--prune", "l1", "--out", temp["pre.safetensors"]]);
+        Assert.True(exit == 0, err);
+        Assert.Contains("Weight sparsity: ", output);
+        using (var pre = Checkpoint.Load(temp["pre.safetensors"]))
+        {
+            Assert.InRange(SparsityReport.Measure(pre.Model).Overall, 0.19, 0.20);
+            Assert.Contains("pre-train", pre.Metadata["salient.pruning"]);
+        }
+
+        (exit, _, err) = CliRunner.Run(["train", .. Data, "--epochs", "1", "--out", temp["nat.safetensors"]]);
+        Assert.True(exit == 0, err);
+        (exit, _, err) = CliRunner.Run("prune", "--checkpoint", temp["nat.safetensors"], "--method", "layered", "--out", temp["noft.safetensors"]);
+        Assert.True(exit == 0, err);
+        (exit, _, err) = CliRunner.Run(["train", "--synthetic-classes", "2", "--synthetic-train", "16", "--synthetic-test", "8", "--batch-size", "8",
+            "--epochs", "2", "--init", temp["noft.safetensors"], "--out", temp["ft.safetensors"]]);
+        Assert.True(exit == 0, err);
+        using var noFineTune = Checkpoint.Load(temp["noft.safetensors"]);
+        using var fineTuned = Checkpoint.Load(temp["ft.safetensors"]);
+        var before = noFineTune.Model.MaskableLayers().ToDictionary(l => l.Name, l => l.Layer);
+        foreach (var (name, layer) in fineTuned.Model.MaskableLayers())
+        {
+            // Same masks, and the weights they keep have moved: the model was trained with its masks fixed.
+            Assert.Equal(before[name].WeightMask is null, layer.WeightMask is null);
+            if (layer.WeightMask is { } mask)
+            {
+                Assert.True(mask.equal(before[name].WeightMask!).all().item<bool>(), name);
+                Assert.Equal(0f, (layer.EffectiveWeight() * (1 - mask)).abs().sum().item<float>());
+            }
+        }
+        Assert.False(fineTuned.Model.MaskableLayers().First().Layer.Weight.equal(before["features.0"].Weight).all().item<bool>());
+    }
+}
