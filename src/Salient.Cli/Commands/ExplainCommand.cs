@@ -104,7 +104,7 @@ internal static class FigureCommand
         command.SetAction(CommandRunner.Guard(parse =>
         {
             var paths = parse.GetValue(checkpoints)!;
-            var rowLabels = parse.GetValue(labels) ?? paths.Select(Path.GetFileNameWithoutExtension).ToArray()!;
+            var rowLabels = parse.GetValue(labels) ?? paths.Select(p => Path.GetFileNameWithoutExtension(p)).ToArray();
             if (rowLabels.Length != paths.Length)
                 throw new SalientException($"--labels names {rowLabels.Length} rows but --checkpoints gives {paths.Length}; give one label per checkpoint.");
             var methodNames = parse.GetValue(methods)!;
