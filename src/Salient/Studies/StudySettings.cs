@@ -41,11 +41,11 @@ public sealed record StudySettings
             // Easy synthetic signs and VGG-16 with BatchNorm, so a few epochs give a model worth explaining;
             // the paper's plain VGG-16 needs far more steps to leave its initial plateau.
             Name = "quick",
-            Data = new StudyData { SyntheticTrainImages = 4300, SyntheticTestImages = 860, SyntheticDifficulty = "easy" },
+            Data = new StudyData { SyntheticTrainImages = 8600, SyntheticTestImages = 860, SyntheticDifficulty = "easy" },
             Model = new StudyModel { Width = 0.25, BatchNorm = true },
-            Training = new TrainingRecipe { Epochs = 14, BatchSize = 64, LearningRate = 0.05, RobustTestImages = 128 },
+            Training = new TrainingRecipe { Epochs = 10, BatchSize = 64, LearningRate = 0.05, RobustTestImages = 128 },
             Attack = new PgdSettings { Epsilon = 0.01, Iterations = 2 },
-            Pruning = new StudyPruning { FineTuneEpochs = 3 },
+            Pruning = new StudyPruning { FineTuneEpochs = 2 },
             Explanations = new StudyExplanations { Images = 200, IgSteps = 32, SgSamples = 10 },
         },
         "paper" => new StudySettings

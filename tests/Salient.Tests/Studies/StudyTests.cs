@@ -84,6 +84,24 @@ public class StudyTests
         Assert.Contains("--write-settings", missing.Message);
     }
 
+    [Fact]
+    public void SeveralSeedsGiveAnIntervalOverSeeds()
+    {
+        using var temp = new TempFolder();
+        var settings = Tiny with { Seeds = [0, 1], Strategies = ["natural"], PruningMethods = [], Explanations = Tiny.Explanations with { Methods = ["vg"] } };
+        var outcome = new StudyRunner(settings, temp.Path).Run();
+        Assert.Empty(outcome.Failed);
+        Assert.Equal(2 * 3, outcome.Computed.Count); // per seed: train, gradient norms, VG
+        using var store = new ResultStore(Path.Combine(temp.Path, StudyRunner.DatabaseFile));
+        var accuracy = StudyReport.Tables(store).Single(t => t.File == "accuracy");
+        var cell = accuracy.Rows.Single()[3];
+        var perSeed = store.Query("SELECT accuracy FROM accuracy ORDER BY seed", r => r.GetDouble(0));
+        Assert.Equal(2, perSeed.Count);
+        // Mean of the two seeds' accuracies, ± the t-interval half-width over 2 values (t = 12.706).
+        double mean = perSeed.Average(), half = 12.706204736 * Math.Abs(perSeed[0] - perSeed[1]) / 2;
+        Assert.Equal($"{mean:F4} ± {half:F4}".Replace(",", "."), cell);
+    }
+
     private sealed class Progress(Action<StudyProgress> report) : IProgress<StudyProgress>
     {
         public void Report(StudyProgress value) => report(value);
