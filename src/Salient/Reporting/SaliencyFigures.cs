@@ -45,7 +45,7 @@ public static class SaliencyFigures
     public static void Overlay(string path, Tensor image, Tensor map, string title)
     {
         const int side = 256, margin = 10, bar = 18;
-        int width = margin * 3 + side * 2 + bar + 60, height = side + 2 * margin + 24;
+        int width = margin * 3 + side * 2 + bar + 100, height = side + 2 * margin + 24;
         using var surface = SKSurface.Create(new SKImageInfo(width, height));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
