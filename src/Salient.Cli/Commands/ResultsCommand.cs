@@ -24,6 +24,8 @@ internal static class ResultsCommand
         var db = Path.Combine(folder, StudyRunner.DatabaseFile);
         if (!File.Exists(db)) throw new SalientException($"'{folder}' has no {StudyRunner.DatabaseFile}; run 'salient study --out {folder}' first.");
         using var store = new ResultStore(db);
+        // Redirected output has no terminal width; 80 columns would fold the ROAD tables (one column per percentage).
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
         foreach (var t in StudyReport.Tables(store))
         {
             var table = new Table { Title = new TableTitle(Markup.Escape(t.Title)) };
