@@ -35,7 +35,7 @@ internal static class EvaluateExplanationsCommand
             DataOptions.RequireSameClasses(ckpt.ClassNames, split.ClassNames);
             int n = Math.Min(parse.GetValue(limit) ?? split.Test.Count, split.Test.Count);
             if (n < 1) throw new SalientException($"--limit must be at least 1, got {n}.");
-            using var images = split.Test.Subset(Enumerable.Range(0, n).Select(i => (int)((long)i * split.Test.Count / n)).ToArray());
+            using var images = split.Test.EvenlySpaced(n);
             var settings = new AttributionSettings
             {
                 IntegratedGradients = new IntegratedGradientsSettings { Steps = parse.GetValue(igSteps) },

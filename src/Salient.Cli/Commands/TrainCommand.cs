@@ -61,7 +61,7 @@ internal static class TrainCommand
                     Mean = mean,
                     Std = std,
                 };
-                random.manual_seed((long)(SeededRandom.Derive(parse.GetValue(seed), "init") >> 1));
+                SeededRandom.SeedTorch(parse.GetValue(seed), "init");
                 return ModelFactory.Create(spec);
             }
 

@@ -30,6 +30,10 @@ public sealed class SeededRandom(ulong seed)
         }
     }
 
+    /// <summary>Seeds torch's global generator (weight init, dropout, PGD starts) from a sub-stream of <paramref name="seed"/>.</summary>
+    public static void SeedTorch(ulong seed, string purpose) =>
+        TorchSharp.torch.random.manual_seed((long)(Derive(seed, purpose) >> 1));
+
     /// <summary>A seed for a sub-stream, so adding draws in one place does not shift another.</summary>
     public static ulong Derive(ulong seed, string purpose)
     {

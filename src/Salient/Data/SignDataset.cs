@@ -58,6 +58,16 @@ public sealed class SignDataset : IDisposable
             Masks?.index_select(0, idx));
     }
 
+    /// <summary>
+    /// <paramref name="count"/> images spread evenly over the set (all of them if it has fewer): a
+    /// fair sample even when the set is sorted by class, as test sets often are.
+    /// </summary>
+    public SignDataset EvenlySpaced(int count)
+    {
+        int n = Math.Min(count, Count);
+        return Subset(Enumerable.Range(0, n).Select(i => (int)((long)i * Count / n)).ToArray());
+    }
+
     /// <summary>Per-class image counts, indexed by class id.</summary>
     public int[] ClassCounts()
     {

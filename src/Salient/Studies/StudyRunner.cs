@@ -165,7 +165,7 @@ public sealed class StudyRunner(StudySettings settings, string folder, IProgress
         if (upstream is null)
         {
             // Every model trained from scratch with one seed starts from the same initial weights.
-            random.manual_seed((long)(SeededRandom.Derive(seed, "init") >> 1));
+            SeededRandom.SeedTorch(seed, "init");
             model = ModelFactory.Create(spec);
         }
         else
@@ -208,11 +208,7 @@ public sealed class StudyRunner(StudySettings settings, string folder, IProgress
     }
 
     /// <summary>The explained test images: evenly spaced, so every class appears (test sets are often sorted by class).</summary>
-    private SignDataset ExplanationImages(SignDataset test)
-    {
-        int n = Math.Min(settings.Explanations.Images, test.Count);
-        return test.Subset(Enumerable.Range(0, n).Select(i => (int)((long)i * test.Count / n)).ToArray());
-    }
+    private SignDataset ExplanationImages(SignDataset test) => test.EvenlySpaced(settings.Explanations.Images);
 
     private void StoreFigureImages(ResultStore store, SignDataset images, IReadOnlyList<string> classNames)
     {

@@ -94,7 +94,7 @@ public sealed class Trainer(TrainingRecipe recipe)
         for (int epoch = firstEpoch; epoch < recipe.Epochs; epoch++)
         {
             // Dropout draws from torch's global generator; seeding per epoch makes a resumed run identical.
-            random.manual_seed((long)(SeededRandom.Derive(recipe.Seed, $"torch-epoch-{epoch}") >> 1));
+            SeededRandom.SeedTorch(recipe.Seed, $"torch-epoch-{epoch}");
             var sw = Stopwatch.StartNew();
             double lossSum = 0, attackSeconds = 0;
             long correct = 0, seen = 0;
@@ -135,10 +135,8 @@ public sealed class Trainer(TrainingRecipe recipe)
     /// <summary>Robust accuracy on evenly spaced test images (test sets are often sorted by class).</summary>
     private static double RobustAccuracyOnSpread(SalientModel model, SignDataset test, int count, PgdSettings attack)
     {
-        using var scope = NewDisposeScope();
-        int n = Math.Min(count, test.Count);
-        var idx = tensor(Enumerable.Range(0, n).Select(i => (long)i * test.Count / n).ToArray(), ScalarType.Int64);
-        using var labels = test.LabelTensor();
-        return AdversarialTraining.RobustAccuracy(model, test.Images.index_select(0, idx), labels.index_select(0, idx), attack);
+        using var sample = test.EvenlySpaced(count);
+        using var labels = sample.LabelTensor();
+        return AdversarialTraining.RobustAccuracy(model, sample.Images, labels, attack);
     }
 }
