@@ -64,8 +64,7 @@ public sealed class MaskableConv2d : MaskableModule
     public override Parameter Weight => weight;
     public Parameter? Bias => bias;
 
-    public override Tensor forward(Tensor input) =>
-        nn.functional.conv2d(input, EffectiveWeight(), bias, [Stride, Stride], [Padding, Padding]);
+    public override Tensor forward(Tensor input) => Convolution.Conv2d(input, EffectiveWeight(), bias, Stride, Padding);
 }
 
 public sealed class MaskableLinear : MaskableModule

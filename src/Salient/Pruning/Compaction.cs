@@ -75,8 +75,7 @@ public static class Compaction
             var offset = oldOffset?.clone() ?? zeros(effective.shape[0], side, side);
             if (removedMaps is not null)
             {
-                var contribution = nn.functional.conv2d(removedMaps.unsqueeze(0), effective.index_select(1, removedIndex!),
-                    padding: [conv.Padding, conv.Padding], strides: [conv.Stride, conv.Stride]).squeeze(0);
+                var contribution = Convolution.Conv2d(removedMaps.unsqueeze(0), effective.index_select(1, removedIndex!), null, conv.Stride, conv.Padding).squeeze(0);
                 offset = offset + contribution;
             }
             plans.Add(new LayerPlan(convNames[j], conv, kept, inputKept, bias.index_select(0, kept), offset.index_select(0, kept), featureIndex).MoveOut());

@@ -30,8 +30,8 @@ internal sealed class LinearModel : SalientModel
 /// <summary>conv → ReLU → max-pool → conv → ReLU → global average → linear: kinks like a real CNN, trains in a blink.</summary>
 internal sealed class TinyCnn : SalientModel
 {
-    private readonly Conv2d conv1 = nn.Conv2d(3, 8, 3, padding: 1);
-    private readonly Conv2d conv2 = nn.Conv2d(8, 16, 3, padding: 1);
+    private readonly MaskableConv2d conv1 = new(3, 8, 3, padding: 1);
+    private readonly MaskableConv2d conv2 = new(8, 16, 3, padding: 1);
     private readonly Linear head = nn.Linear(16, 3);
 
     public TinyCnn() : base(nameof(TinyCnn), new ModelSpec { NumClasses = 3, InputSize = 8 }) => RegisterComponents();

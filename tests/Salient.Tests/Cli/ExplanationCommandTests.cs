@@ -47,7 +47,9 @@ public class ExplanationCommandTests
         var (images, _) = Salient.Data.ImageFiles.LoadForModel([temp["imgs/a.png"]], 32, false);
         using var expected = SaliencyMap.Reduce(new VanillaGradient().Attribute(loaded.Model, images, tensor(new long[] { 14 })))[0].contiguous();
         var e = expected.data<float>().ToArray();
-        for (int i = 0; i < e.Length; i++) Assert.Equal(e[i], saved[i], 5);
+        // Batched with the other image in the verb, alone here: equal to float32 rounding.
+        double scale = e.Max(Math.Abs);
+        for (int i = 0; i < e.Length; i++) Assert.True(Math.Abs(e[i] - saved[i]) <= 1e-5 * scale, $"pixel {i}: {saved[i]} vs {e[i]}");
     }
 
     [Fact]

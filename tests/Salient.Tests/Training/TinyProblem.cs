@@ -11,7 +11,7 @@ internal sealed class TinyNet : SalientModel
     public TinyNet(long seed, double dropoutRate = 0)
         : base("tiny", new ModelSpec { NumClasses = 2, InputSize = 8, Width = 0.125 })
     {
-        conv = nn.Conv2d(3, 8, 3, padding: 1);
+        conv = new MaskableConv2d(3, 8, 3, padding: 1);
         dropout = nn.Dropout(dropoutRate);
         fc = nn.Linear(8 * 4 * 4, 2);
         RegisterComponents();

@@ -1,0 +1,42 @@
+using static TorchSharp.torch;
+
+namespace Salient.Models;
+
+/// <summary>
+/// The one way the library runs a 2-D convolution: on activations in channels-last (NHWC) memory
+/// order. libtorch hands NCHW convolutions to oneDNN in its blocked layout, which pads the channel
+/// count up to the vector width (8 or 16); on some CPUs (seen on AMD Zen 5 with AVX-512, libtorch
+/// 2.10) those padded kernels return wrong values or NaN whenever a channel count is not a
+/// multiple of the block — the backward pass for 8 channels, the forward pass for 24 or 57. The
+/// channels-last kernels are exact for every channel count, and faster for training besides —
+/// except one: a strided 1×1 convolution with fewer input channels than the block (ResNet's
+/// downsampling shortcut at small widths) crashes the process in its weight gradient, so it runs
+/// as what it is, a 1×1 convolution of every stride-th pixel.
+/// </summary>
+public static class Convolution
+{
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long stride, long padding)
+    {
+        if (stride > 1 && padding == 0 && weight.shape[2] == 1 && weight.shape[3] == 1)
+        {
+            input = input[.., .., TensorIndex.Slice(null, null, stride), TensorIndex.Slice(null, null, stride)];
+            stride = 1;
+        }
+        return nn.functional.conv2d(ChannelsLast(input), weight, bias, [stride, stride], [padding, padding]);
+    }
+
+    /// <summary>The same values with NHWC strides (a no-op when they already are); autograd flows through.</summary>
+    public static Tensor ChannelsLast(Tensor x)
+    {
+        if (x.dim() != 4 || IsChannelsLast(x)) return x;
+        return x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+    }
+
+    public static bool IsChannelsLast(Tensor x)
+    {
+        if (x.dim() != 4) return false;
+        var (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
+        var s = x.stride();
+        return (c == 1 || s[1] == 1) && (w == 1 || s[3] == c) && (h == 1 || s[2] == w * c) && (n == 1 || s[0] == h * w * c);
+    }
+}

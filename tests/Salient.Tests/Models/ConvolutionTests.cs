@@ -1,0 +1,63 @@
+using Salient.Models;
+using static TorchSharp.torch;
+
+namespace Salient.Tests.Models;
+
+public class ConvolutionTests
+{
+    /// <summary>
+    /// Forward values and both gradients of the library's convolution against the same convolution in
+    /// float64 (which libtorch computes without oneDNN), for channel counts that are and are not
+    /// multiples of oneDNN's block widths (8, 16).
+    /// </summary>
+    [Theory]
+    [InlineData(3, 8, 32)]
+    [InlineData(8, 8, 32)]
+    [InlineData(12, 8, 16)]
+    [InlineData(24, 24, 16)]
+    [InlineData(24, 40, 8)]
+    [InlineData(57, 57, 4)]
+    [InlineData(64, 57, 8)]
+    public void ConvolutionMatchesFloat64ForEveryChannelCount(int inChannels, int outChannels, int side)
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(5);
+        var x = randn([4, inChannels, side, side], generator: generator);
+        var w = randn([outChannels, inChannels, 3, 3], generator: generator);
+        var b = randn([outChannels], generator: generator);
+        var upstream = randn([4, outChannels, side, side], generator: generator);
+
+        var (y32, gx32, gw32) = Run(x, w, b, upstream, float32);
+        var (y64, gx64, gw64) = Run(x, w, b, upstream, float64);
+        AssertClose(y32, y64, "output");
+        AssertClose(gx32, gx64, "input gradient");
+        AssertClose(gw32, gw64, "weight gradient");
+    }
+
+    private static (Tensor Y, Tensor GradX, Tensor GradW) Run(Tensor x, Tensor w, Tensor b, Tensor upstream, ScalarType type)
+    {
+        var xi = x.to(type).requires_grad_(true);
+        var wi = w.to(type).requires_grad_(true);
+        var y = Convolution.Conv2d(xi, wi, b.to(type), 1, 1);
+        var grads = autograd.grad([y], [xi, wi], [upstream.to(type)]);
+        return (y.detach(), grads[0], grads[1]);
+    }
+
+    private static void AssertClose(Tensor actual, Tensor expected, string what)
+    {
+        var scale = expected.abs().max().item<double>();
+        var error = (actual.to(float64) - expected).abs().max().item<double>();
+        Assert.True(error <= 1e-5 * scale, $"{what}: largest error {error} vs scale {scale}");
+    }
+
+    [Fact]
+    public void ChannelsLastKeepsValuesAndIsANoOpTheSecondTime()
+    {
+        using var x = rand(2, 5, 3, 4);
+        using var cl = Convolution.ChannelsLast(x);
+        Assert.True(Convolution.IsChannelsLast(cl));
+        Assert.False(Convolution.IsChannelsLast(x));
+        Assert.True(cl.allclose(x, 0, 0));
+        Assert.Same(cl, Convolution.ChannelsLast(cl));
+    }
+}
