@@ -45,13 +45,13 @@ internal static class EvaluateCommand
             if (parse.GetValue(outDir) is { } dir)
             {
                 Directory.CreateDirectory(dir);
-                File.WriteAllText(Path.Combine(dir, "confusion.csv"), report.ConfusionCsv());
+                AtomicFile.WriteAllText(Path.Combine(dir, "confusion.csv"), report.ConfusionCsv());
                 var lines = new List<string> { "class_id,class,test_images,accuracy" };
                 for (int c = 0; c < perClass.Length; c++)
                     lines.Add($"{c},{ClassificationReport.CsvQuote(report.ClassNames[c])},{counts[c]},{perClass[c].ToString("R", CultureInfo.InvariantCulture)}");
                 lines.Add($"all,all,{report.Count},{report.Accuracy.ToString("R", CultureInfo.InvariantCulture)}");
                 if (robustAccuracy is { } r) lines.Add($"robust,all,{report.Count},{r.ToString("R", CultureInfo.InvariantCulture)}");
-                File.WriteAllLines(Path.Combine(dir, "per-class.csv"), lines);
+                AtomicFile.WriteAllLines(Path.Combine(dir, "per-class.csv"), lines);
                 Console.WriteLine($"Wrote {Path.Combine(dir, "confusion.csv")} and per-class.csv");
             }
             return 0;

@@ -77,14 +77,14 @@ internal static class EvaluateExplanationsCommand
             if (parse.GetValue(outDir) is { } dir)
             {
                 Directory.CreateDirectory(dir);
-                File.WriteAllLines(Path.Combine(dir, "summary.csv"),
+                AtomicFile.WriteAllLines(Path.Combine(dir, "summary.csv"),
                 [
                     "method,images,accuracy,gini_mean,gini_ci_low,gini_ci_high,grad_norm_mean,grad_norm_ci_low,grad_norm_ci_high,morf_area,lerf_area",
                     string.Join(",", attribution.Name, n, Fmt(q.Accuracy), Fmt(gini.Mean), Fmt(gini.Lower), Fmt(gini.Upper), Fmt(grad.Mean), Fmt(grad.Lower), Fmt(grad.Upper),
                         q.Road is null ? "" : Fmt(q.Road.MorfArea), q.Road is null ? "" : Fmt(q.Road.LerfArea)),
                 ]);
-                File.WriteAllLines(Path.Combine(dir, "gini.csv"), q.Gini.Select((g, k) => $"{q.CorrectIndices[k]},{Fmt(g)}").Prepend("image,gini"));
-                File.WriteAllLines(Path.Combine(dir, "grad-norm.csv"), gradNorms.Select((g, k) => $"{k},{Fmt(g)}").Prepend("image,grad_norm"));
+                AtomicFile.WriteAllLines(Path.Combine(dir, "gini.csv"), q.Gini.Select((g, k) => $"{q.CorrectIndices[k]},{Fmt(g)}").Prepend("image,gini"));
+                AtomicFile.WriteAllLines(Path.Combine(dir, "grad-norm.csv"), gradNorms.Select((g, k) => $"{k},{Fmt(g)}").Prepend("image,grad_norm"));
                 if (q.Road is not null) RoadCsv.Write(q.Road, Path.Combine(dir, "road-curve.csv"), Path.Combine(dir, "road-outcomes.csv"));
                 Console.WriteLine($"Wrote summary.csv, gini.csv, grad-norm.csv{(q.Road is null ? "" : ", road-curve.csv, road-outcomes.csv")} to {dir}");
             }

@@ -20,7 +20,7 @@ internal static class StudyCommand
             settings.Validate();
             if (parse.GetValue(writeSettings) is { } target)
             {
-                File.WriteAllText(target, settings.ToJson());
+                AtomicFile.WriteAllText(target, settings.ToJson());
                 Console.WriteLine($"Wrote the '{settings.Name}' settings to {target}.");
                 return 0;
             }

@@ -191,7 +191,7 @@ public static partial class Gtsrb
         foreach (var (cls, list) in rows)
         {
             var csv = Path.Combine(imagesDir, $"{cls:D5}", $"GT-{cls:D5}.csv");
-            File.WriteAllLines(csv, list.Prepend(OfficialHeader));
+            AtomicFile.WriteAllLines(csv, list.Prepend(OfficialHeader));
         }
     }
 }

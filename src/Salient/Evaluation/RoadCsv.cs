@@ -38,17 +38,8 @@ public static class RoadCsv
     /// <summary>Writes both CSVs, each through a temporary file renamed into place so no half-written file is left.</summary>
     public static void Write(RoadResult result, string curvePath, string outcomesPath)
     {
-        WriteAtomically(curvePath, Curve(result));
-        WriteAtomically(outcomesPath, Outcomes(result));
-    }
-
-    private static void WriteAtomically(string path, string content)
-    {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        File.WriteAllText(temporary, content);
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.WriteAllText(curvePath, Curve(result));
+        AtomicFile.WriteAllText(outcomesPath, Outcomes(result));
     }
 
     private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);

@@ -71,23 +71,11 @@ public static class TorchStateDictFile
         }
         if (!IsPickle(path))
             throw new SalientException($"Cannot tell the format of '{path}' from its extension; name it *.safetensors, *.pt or *.pth.");
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
         var table = new Hashtable();
         using (NewDisposeScope())
         {
             foreach (var (name, t) in tensors) table[name] = t.detach().cpu().contiguous();
-            try
-            {
-                using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-                    PyTorchPickler.PickleStateDict(stream, table);
-                File.Move(tmp, full, overwrite: true);
-            }
-            finally
-            {
-                if (File.Exists(tmp)) File.Delete(tmp);
-            }
+            AtomicFile.Write(path, stream => PyTorchPickler.PickleStateDict(stream, table));
         }
     }
 }

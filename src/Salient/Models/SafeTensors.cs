@@ -48,25 +48,20 @@ public static class SafeTensors
         var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
         int padded = (headerBytes.Length + 7) / 8 * 8; // align data to 8 bytes, padding with spaces as the format allows
 
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
         try
         {
-            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            AtomicFile.Write(path, fs =>
             {
-                Span<byte> len = stackalloc byte[8];
+                var len = new byte[8];
                 BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
                 fs.Write(len);
                 fs.Write(headerBytes);
                 for (int i = headerBytes.Length; i < padded; i++) fs.WriteByte((byte)' ');
                 foreach (var (_, t) in ordered) fs.Write(t.bytes);
-            }
-            File.Move(tmp, path, overwrite: true);
+            });
         }
         finally
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
             foreach (var (_, t) in ordered) t.Dispose();
         }
     }

@@ -12,18 +12,7 @@ public static class NpyWriter
     public static void Write(string path, Tensor values)
     {
         var data = values.detach().to(float32).cpu().contiguous().data<float>().ToArray();
-        var temporary = path + ".tmp";
-        try
-        {
-            using (var stream = File.Create(temporary))
-                Write(stream, values.shape, data);
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-            throw new SalientException($"Cannot write '{path}': {e.Message.TrimEnd('.')}; check that the folder exists and is writable.", e);
-        }
+        AtomicFile.Write(path, stream => Write(stream, values.shape, data));
     }
 
     public static void Write(Stream stream, long[] shape, ReadOnlySpan<float> data)

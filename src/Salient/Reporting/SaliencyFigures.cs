@@ -95,12 +95,8 @@ public static class SaliencyFigures
 
     private static void Save(SKSurface surface, string path)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var tmp = path + ".tmp";
-        using (var snapshot = surface.Snapshot())
-        using (var png = snapshot.Encode(SKEncodedImageFormat.Png, 100))
-        using (var fs = File.Create(tmp))
-            png.SaveTo(fs);
-        File.Move(tmp, path, overwrite: true);
+        using var snapshot = surface.Snapshot();
+        using var png = snapshot.Encode(SKEncodedImageFormat.Png, 100);
+        AtomicFile.Write(path, png.SaveTo);
     }
 }

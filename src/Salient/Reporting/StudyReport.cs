@@ -37,8 +37,8 @@ public static class StudyReport
 
         foreach (var table in tables)
         {
-            File.WriteAllText(Path.Combine(outDir, table.File + ".md"), table.ToMarkdown());
-            File.WriteAllText(Path.Combine(outDir, table.File + ".csv"), table.ToCsv());
+            AtomicFile.WriteAllText(Path.Combine(outDir, table.File + ".md"), table.ToMarkdown());
+            AtomicFile.WriteAllText(Path.Combine(outDir, table.File + ".csv"), table.ToCsv());
             html.Append(table.ToHtml());
         }
 
@@ -56,7 +56,7 @@ public static class StudyReport
         }
         html.Append("</body></html>");
         var index = Path.Combine(outDir, "index.html");
-        File.WriteAllText(index, html.ToString());
+        AtomicFile.WriteAllText(index, html.ToString());
         return index;
     }
 
@@ -184,7 +184,7 @@ public static class StudyReport
                 plot.Axes.SetLimitsY(0, 1.02);
                 plot.ShowLegend(ScottPlot.Edge.Right);
                 var file = Path.Combine(outDir, $"road-{order}-{method}.png");
-                plot.SavePng(file, 720, 460);
+                AtomicFile.WriteAllBytes(file, plot.GetImageBytes(720, 460, ScottPlot.ImageFormat.Png));
                 yield return (file, title);
             }
     }

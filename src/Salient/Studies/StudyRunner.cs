@@ -36,7 +36,7 @@ public sealed class StudyRunner(StudySettings settings, string folder, IProgress
     {
         settings.Validate();
         Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, SettingsFile), settings.ToJson());
+        AtomicFile.WriteAllText(Path.Combine(folder, SettingsFile), settings.ToJson());
         using var store = new ResultStore(Path.Combine(folder, DatabaseFile));
         var models = StudyGrid.Models(settings);
         total = settings.Seeds.Length * models.Count * (1 + 1 + settings.Explanations.Methods.Length);
