@@ -57,8 +57,11 @@ public class NpyWriterTests
     [Fact]
     public void AnUnwritableFolderIsAClearError()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"salient-missing-{Guid.NewGuid():N}", "map.npy");
+        // A folder that cannot exist: its parent is a file.
+        var file = Path.GetTempFileName();
+        var path = Path.Combine(file, "map.npy");
         var error = Assert.Throws<SalientException>(() => NpyWriter.Write(path, zeros(2, 2)));
         Assert.Contains(path, error.Message);
+        File.Delete(file);
     }
 }
