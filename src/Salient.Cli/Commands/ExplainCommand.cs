@@ -13,26 +13,16 @@ internal sealed class ExplainOptions
     public Option<string[]> Images { get; } = new("--images") { Description = "Image files and/or folders of images", Required = true, AllowMultipleArgumentsPerToken = true };
     public Option<bool> Resize { get; } = new("--resize") { Description = "Resize images of another size to the model's input (bilinear)" };
     public Option<string> Target { get; } = new("--target") { Description = "Class to explain: 'predicted' or a class id", DefaultValueFactory = _ => "predicted" };
-    public Option<int> IgSteps { get; } = new("--ig-steps") { Description = "IG integration steps", DefaultValueFactory = _ => 50 };
-    public Option<string> IgBaseline { get; } = new("--ig-baseline") { Description = "IG baseline: black or model-zero", DefaultValueFactory = _ => "black" };
-    public Option<int> SgSamples { get; } = new("--sg-samples") { Description = "SG noise samples", DefaultValueFactory = _ => 50 };
-    public Option<double> SgSigma { get; } = new("--sg-sigma") { Description = "SG noise σ in model space", DefaultValueFactory = _ => 0.15 };
+    // Figures: SG with the figure sample count (SPEC.md §4).
+    private readonly MethodOptions methods = new(SmoothGradSettings.SamplesForFigures);
 
     public void AddTo(Command command)
     {
-        IgBaseline.AcceptOnlyFromAmong("black", "model-zero");
-        foreach (var o in new Option[] { Images, Resize, Target, IgSteps, IgBaseline, SgSamples, SgSigma }) command.Add(o);
+        foreach (var o in new Option[] { Images, Resize, Target }) command.Add(o);
+        methods.AddTo(command);
     }
 
-    public AttributionSettings Settings(ParseResult parse) => new()
-    {
-        IntegratedGradients = new IntegratedGradientsSettings
-        {
-            Steps = parse.GetValue(IgSteps),
-            Baseline = parse.GetValue(IgBaseline) == "black" ? BaselineKind.Black : BaselineKind.ModelSpaceZero,
-        },
-        SmoothGrad = new SmoothGradSettings { Samples = parse.GetValue(SgSamples), Sigma = parse.GetValue(SgSigma) },
-    };
+    public AttributionSettings Settings(ParseResult parse) => methods.Settings(parse);
 
     public (Tensor Images, string[] Files) Load(ParseResult parse, ModelSpec spec) =>
         ImageFiles.LoadForModel(parse.GetValue(Images)!, spec.InputSize, parse.GetValue(Resize));
@@ -67,8 +57,8 @@ internal static class ExplainCommand
             using var targets = options.Targets(parse, ckpt.Model, images);
             using var raw = attribution.Attribute(ckpt.Model, images, targets);
             using var maps = SaliencyMap.Reduce(raw);
-            // Figures show IG with negatives clipped (SPEC.md §4); the .npy files keep the signed values.
-            using var shown = maps.clamp_min(0);
+            // The .npy files keep the signed values; the pictures show them as figures do.
+            using var shown = SaliencyMap.ForDisplay(maps);
             var dir = parse.GetValue(outDir)!;
             Directory.CreateDirectory(dir);
             var classes = targets.data<long>().ToArray();
@@ -120,7 +110,8 @@ internal static class FigureCommand
                     using var ownsNoise = attribution as IDisposable;
                     using var targets = options.Targets(parse, m.Model, images);
                     using var raw = attribution.Attribute(m.Model, images, targets);
-                    return SaliencyMap.Reduce(raw).clamp_min_(0);
+                    using var map = SaliencyMap.Reduce(raw);
+                    return SaliencyMap.ForDisplay(map);
                 }).ToList()).ToList();
                 var dir = parse.GetValue(outDir)!;
                 for (int i = 0; i < files.Length; i++)

@@ -1,7 +1,5 @@
 using System.CommandLine;
 using Salient.Reporting;
-using Salient.Studies;
-using Spectre.Console;
 
 namespace Salient.Cli.Commands;
 
@@ -10,7 +8,7 @@ internal static class ResultsCommand
     public static Command Create()
     {
         var study = new Option<string>("--study") { Description = "Study folder", Required = true };
-        var command = new Command("results", "Print a study's tables from its results store") { study };
+        var command = new Command("results", "Print a study's tables from its results store (cells of its current settings only)") { study };
         command.SetAction(CommandRunner.Guard(parse =>
         {
             Print(parse.GetValue(study)!);
@@ -21,17 +19,13 @@ internal static class ResultsCommand
 
     public static void Print(string folder)
     {
-        var db = Path.Combine(folder, StudyRunner.DatabaseFile);
-        if (!File.Exists(db)) throw new SalientException($"'{folder}' has no {StudyRunner.DatabaseFile}; run 'salient study --out {folder}' first.");
-        using var store = new ResultStore(db);
-        // Redirected output has no terminal width; 80 columns would fold the ROAD tables (one column per percentage).
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
-        foreach (var t in StudyReport.Tables(store))
+        var contents = StudyReport.Read(folder);
+        foreach (var table in contents.Tables) TerminalTables.Write(table);
+        if (contents.Missing.Count > 0)
         {
-            var table = new Table { Title = new TableTitle(Markup.Escape(t.Title)) };
-            foreach (var h in t.Header) table.AddColumn(Markup.Escape(h));
-            foreach (var r in t.Rows) table.AddRow(r.Select(Markup.Escape).ToArray());
-            AnsiConsole.Write(table);
+            Console.WriteLine($"{contents.Missing.Count} of {contents.Plan.Cells.Count} cells are not in these tables:");
+            foreach (var (cell, status, error) in contents.Missing)
+                Console.WriteLine($"  {cell.Id}: {status}{(error is null ? "" : ": " + error)}");
         }
     }
 }

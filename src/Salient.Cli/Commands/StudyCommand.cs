@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Salient.Execution;
 using Salient.Reporting;
 using Salient.Studies;
 using Spectre.Console;
@@ -9,15 +10,20 @@ internal static class StudyCommand
 {
     public static Command Create()
     {
-        var preset = new Option<string>("--preset") { Description = $"Built-in settings: {string.Join(", ", StudySettings.PresetNames)} (quick: synthetic signs, width-0.25 VGG-16, all 11 models, ~10 min)", DefaultValueFactory = _ => "quick" };
+        var preset = new Option<string>("--preset") { Description = $"Built-in settings: {string.Join(", ", StudySettings.PresetNames)} (quick: synthetic signs, width-0.25 VGG-16, all 11 models)", DefaultValueFactory = _ => "quick" };
         var settingsFile = new Option<string?>("--settings") { Description = "Study settings JSON (overrides --preset)" };
         var outDir = new Option<string?>("--out") { Description = "Study folder (default: studies/<name>); rerunning resumes it" };
         var writeSettings = new Option<string?>("--write-settings") { Description = "Write the chosen settings as JSON to this file and stop (a starting point for your own study)" };
-        var command = new Command("study", "Run a whole study (train, prune, explain, evaluate every model of the grid) and write its report; resumable") { preset, settingsFile, outDir, writeSettings };
+        var dryRun = new Option<bool>("--dry-run") { Description = "List the cells, what each needs and its estimated time on this machine, and stop" };
+        var cellOption = new Option<string?>("--cell") { Description = "Run only this cell (its dependencies must be done), write its outcome file and stop; what executors run" };
+        var executorOption = new Option<string>("--executor") { Description = "Where cells run: local (this process)", DefaultValueFactory = _ => "local" };
+        executorOption.AcceptOnlyFromAmong("local");
+        var command = new Command("study", "Run a whole study (train, prune, explain, evaluate every model of the grid) and write its report; resumable")
+            { preset, settingsFile, outDir, writeSettings, dryRun, cellOption, executorOption };
         command.SetAction(CommandRunner.Guard(parse =>
         {
             var settings = parse.GetValue(settingsFile) is { } file ? StudySettings.Load(file) : StudySettings.Preset(parse.GetValue(preset)!);
-            settings.Validate();
+            var plan = StudyPlan.Build(settings);
             if (parse.GetValue(writeSettings) is { } target)
             {
                 AtomicFile.WriteAllText(target, settings.ToJson());
@@ -25,13 +31,22 @@ internal static class StudyCommand
                 return 0;
             }
             var folder = parse.GetValue(outDir) ?? Path.Combine("studies", settings.Name);
+            if (parse.GetValue(cellOption) is { } cellId) return RunCell(plan, folder, cellId);
+
+            Console.Error.WriteLine("Measuring this machine's speed on the study's model ...");
+            var estimate = StudyEstimate.Measure(settings);
+            if (parse.GetValue(dryRun))
+            {
+                PrintPlan(plan, estimate);
+                return 0;
+            }
             using var stop = new CancellationTokenSource();
             ConsoleCancelEventHandler onCtrlC = (_, e) => { e.Cancel = true; stop.Cancel(); };
             Console.CancelKeyPress += onCtrlC;
             StudyOutcome outcome;
             try
             {
-                outcome = RunWithProgress(settings, folder, stop.Token);
+                outcome = RunWithProgress(settings, plan, folder, estimate, stop.Token);
             }
             catch (OperationCanceledException)
             {
@@ -42,8 +57,8 @@ internal static class StudyCommand
             {
                 Console.CancelKeyPress -= onCtrlC;
             }
-            Console.WriteLine($"Cells computed: {outcome.Computed.Count}, reused: {outcome.Cached.Count}, failed: {outcome.Failed.Count}.");
-            foreach (var (cell, error) in outcome.Failed) Console.WriteLine($"  failed {cell}: {error}");
+            Console.WriteLine($"Cells computed: {outcome.Computed.Count}, reused: {outcome.Cached.Count}, failed or skipped: {outcome.Failed.Count}.");
+            foreach (var (cell, error) in outcome.Failed) Console.WriteLine($"  {cell}: {error}");
             ResultsCommand.Print(folder);
             var report = StudyReport.Write(folder);
             Console.WriteLine($"Report: {report}");
@@ -52,8 +67,30 @@ internal static class StudyCommand
         return command;
     }
 
-    private static StudyOutcome RunWithProgress(StudySettings settings, string folder, CancellationToken stop)
+    /// <summary>One cell in this process: the unit a worker process or a cluster job runs.</summary>
+    private static int RunCell(StudyPlan plan, string folder, string cellId)
     {
+        var cell = plan.Get(cellId);
+        using var runner = new CellRunner(plan, folder, new SyncProgress<CellProgress>(p => Console.Error.WriteLine($"{p.Cell}: {p.Stage} {p.Fraction:P0}")));
+        var outcome = runner.Run(cell);
+        Console.WriteLine(outcome.Status == CellOutcome.Done
+            ? $"{cell.Id}: done in {outcome.Seconds:F1} s; outcome in {Path.Combine(folder, cell.OutcomeFile)}"
+            : $"{cell.Id}: failed: {outcome.Error}");
+        return outcome.Status == CellOutcome.Done ? 0 : 1;
+    }
+
+    private static void PrintPlan(StudyPlan plan, StudyEstimate estimate)
+    {
+        TerminalTables.Write(new ReportTable("cells", $"The cells of study '{plan.Settings.Name}'", "", ["cell", "estimated time", "needs"],
+            plan.Cells.Select(c => new[] { c.Id, Duration(TimeSpan.FromSeconds(estimate.Seconds(c))), string.Join(" ", c.DependsOn) }).ToList()));
+        Console.WriteLine($"{plan.Cells.Count} cells; estimated {Duration(estimate.Total(plan.Cells))} of computing on this machine ({estimate.SecondsPerPass * 1000:F2} ms per forward+backward pass of one image).");
+    }
+
+    internal static string Duration(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours} h {t.Minutes:00} min" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes} min {t.Seconds:00} s" : $"{t.TotalSeconds:F0} s";
+
+    private static StudyOutcome RunWithProgress(StudySettings settings, StudyPlan plan, string folder, StudyEstimate estimate, CancellationToken stop)
+    {
+        Console.WriteLine($"Study '{settings.Name}': {plan.Cells.Count} cells, estimated {Duration(estimate.Total(plan.Cells))} on this machine if none is done yet; folder {folder}.");
         StudyOutcome? outcome = null;
         AnsiConsole.Progress()
             .AutoClear(false)
@@ -66,10 +103,10 @@ internal static class StudyCommand
                 {
                     whole.MaxValue = Math.Max(1, p.CellsTotal);
                     whole.Value = p.CellsDone;
-                    whole.Description = $"study {settings.Name}: {p.CellsDone}/{p.CellsTotal} cells";
+                    whole.Description = $"study {settings.Name}: {p.CellsDone}/{p.CellsTotal} cells" + (p.Remaining is { } left ? $", about {Duration(left)} left" : "");
                     cell.Value = Math.Clamp(p.CellFraction, 0, 1);
                     cell.Description = Markup.Escape($"{p.Cell}: {p.Stage}");
-                }), stop);
+                }), stop, new InProcessExecutor(), estimate);
                 outcome = runner.Run();
                 whole.Value = whole.MaxValue;
                 cell.Value = 1;

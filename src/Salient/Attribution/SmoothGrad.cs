@@ -5,9 +5,12 @@ namespace Salient.Attribution;
 
 public sealed record SmoothGradSettings
 {
+    /// <summary>The protocol's sample counts (SPEC.md §4): maps shown in figures, and maps that are scored.</summary>
+    public const int SamplesForFigures = 50, SamplesForMetrics = 10;
+
     /// <summary>Standard deviation of the Gaussian noise, in model space.</summary>
     public double Sigma { get; init; } = 0.15;
-    public int Samples { get; init; } = 50;
+    public int Samples { get; init; } = SamplesForFigures;
     /// <summary>Seeds the method's own noise stream, so results do not depend on other users of torch's global generator.</summary>
     public long Seed { get; init; } = 0;
 }

@@ -1,58 +1,74 @@
-using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
+using Salient.Attribution;
 using Salient.Evaluation;
+using Salient.Evaluation.Metrics;
 using Salient.Studies;
 using static TorchSharp.torch;
 
 namespace Salient.Reporting;
 
 /// <summary>
-/// The study's tables (Markdown and CSV), ROAD curves and saliency grids (PNG) and one
-/// self-contained HTML page, made from the results store alone, so it can be regenerated at any
-/// time without recomputing.
+/// A study's tables (Markdown, CSV), plots and saliency grids (PNG) and one self-contained HTML page,
+/// made from the results store alone — for the cells of the study's current settings only — so it can
+/// be regenerated at any time without recomputing.
 /// </summary>
 public static class StudyReport
 {
     public const string Folder = "report";
 
+    /// <summary>Everything the report shows, read for the study's current settings.</summary>
+    public sealed record Contents(StudyPlan Plan, IReadOnlyList<ReportTable> Tables, IReadOnlyList<LinePlot> Plots,
+        IReadOnlyList<(CellPlan Cell, string Status, string? Error)> Missing);
+
+    /// <summary>Reads a study folder: its settings, then the store's rows of the cells those settings plan.</summary>
+    public static Contents Read(string studyFolder)
+    {
+        var settingsPath = Path.Combine(studyFolder, StudyRunner.SettingsFile);
+        if (!File.Exists(settingsPath))
+            throw new SalientException($"'{studyFolder}' is not a study folder (it has no {StudyRunner.SettingsFile}); run 'salient study --out {studyFolder}' first.");
+        var plan = StudyPlan.Build(StudySettings.Load(settingsPath));
+        using var store = new ResultStore(studyFolder);
+        store.Sync();
+        var missing = store.Current(plan);
+        return new Contents(plan, Tables(store, plan), Plots(store, plan), missing);
+    }
+
     public static string Write(string studyFolder)
     {
-        var db = Path.Combine(studyFolder, StudyRunner.DatabaseFile);
-        if (!File.Exists(db))
-            throw new SalientException($"'{studyFolder}' has no {StudyRunner.DatabaseFile}; run 'salient study' there first.");
-        using var store = new ResultStore(db);
+        var contents = Read(studyFolder);
         var outDir = Path.Combine(studyFolder, Folder);
-        Directory.CreateDirectory(outDir);
-        var tables = Tables(store);
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Salient study report</title><style>")
             .Append("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}")
             .Append("td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}img{max-width:100%}")
-            .Append("</style></head><body><h1>Salient study report</h1>");
-        var settingsPath = Path.Combine(studyFolder, StudyRunner.SettingsFile);
-        if (File.Exists(settingsPath))
-            html.Append("<details><summary>Study settings</summary><pre>").Append(WebUtility.HtmlEncode(File.ReadAllText(settingsPath))).Append("</pre></details>");
-
-        foreach (var table in tables)
+            .Append($"</style></head><body><h1>Salient study report: {WebUtility.HtmlEncode(contents.Plan.Settings.Name)}</h1>")
+            .Append("<details><summary>Study settings</summary><pre>").Append(WebUtility.HtmlEncode(contents.Plan.Settings.ToJson())).Append("</pre></details>");
+        if (contents.Missing.Count > 0)
+        {
+            html.Append($"<h2>Cells not in this report ({contents.Missing.Count} of {contents.Plan.Cells.Count})</h2><ul>");
+            foreach (var (cell, status, error) in contents.Missing)
+                html.Append($"<li>{WebUtility.HtmlEncode(cell.Id)}: {WebUtility.HtmlEncode(status)}{(error is null ? "" : ": " + WebUtility.HtmlEncode(error))}</li>");
+            html.Append("</ul>");
+        }
+        foreach (var table in contents.Tables)
         {
             AtomicFile.WriteAllText(Path.Combine(outDir, table.File + ".md"), table.ToMarkdown());
             AtomicFile.WriteAllText(Path.Combine(outDir, table.File + ".csv"), table.ToCsv());
             html.Append(table.ToHtml());
         }
-
-        foreach (var (file, title) in RoadPlots(store, outDir))
-            html.Append($"<h2>{WebUtility.HtmlEncode(title)}</h2><img src=\"data:image/png;base64,{Convert.ToBase64String(File.ReadAllBytes(file))}\">");
-        foreach (var (file, title) in SaliencyGrids(store, outDir))
-            html.Append($"<h2>{WebUtility.HtmlEncode(title)}</h2><img src=\"data:image/png;base64,{Convert.ToBase64String(File.ReadAllBytes(file))}\">");
-
-        var failed = store.Cells().Where(c => c.Status != "done").ToList();
-        if (failed.Count > 0)
+        foreach (var plot in contents.Plots)
         {
-            html.Append("<h2>Failed cells</h2><ul>");
-            foreach (var c in failed) html.Append($"<li>{WebUtility.HtmlEncode(c.Cell)}: {WebUtility.HtmlEncode(c.Error ?? "")}</li>");
-            html.Append("</ul>");
+            var png = plot.Png();
+            AtomicFile.WriteAllBytes(Path.Combine(outDir, plot.File + ".png"), png);
+            html.Append($"<h2>{WebUtility.HtmlEncode(plot.Title)}</h2><img src=\"data:image/png;base64,{Convert.ToBase64String(png)}\">");
+        }
+        using (var store = new ResultStore(studyFolder))
+        {
+            store.Current(contents.Plan);
+            foreach (var (file, title) in SaliencyGrids(store, contents.Plan, outDir))
+                html.Append($"<h2>{WebUtility.HtmlEncode(title)}</h2><img src=\"data:image/png;base64,{Convert.ToBase64String(File.ReadAllBytes(file))}\">");
         }
         html.Append("</body></html>");
         var index = Path.Combine(outDir, "index.html");
@@ -60,144 +76,132 @@ public static class StudyReport
         return index;
     }
 
-    /// <summary>A titled grid of cells, rendered as Markdown, CSV and HTML.</summary>
-    public sealed record Table(string File, string Title, string Note, string[] Header, List<string[]> Rows)
-    {
-        public string ToMarkdown()
-        {
-            var sb = new StringBuilder($"## {Title}\n\n{Note}\n\n| {string.Join(" | ", Header)} |\n|{string.Concat(Header.Select(_ => "---|"))}\n");
-            foreach (var r in Rows) sb.Append("| ").Append(string.Join(" | ", r)).Append(" |\n");
-            return sb.ToString();
-        }
-
-        public string ToCsv() => string.Join("\n", new[] { Header }.Concat(Rows).Select(r => string.Join(",", r.Select(ClassificationReport.CsvQuote)))) + "\n";
-
-        public string ToHtml()
-        {
-            var sb = new StringBuilder($"<h2>{WebUtility.HtmlEncode(Title)}</h2><p>{WebUtility.HtmlEncode(Note)}</p><table><tr>");
-            foreach (var h in Header) sb.Append("<th>").Append(WebUtility.HtmlEncode(h)).Append("</th>");
-            sb.Append("</tr>");
-            foreach (var r in Rows)
-            {
-                sb.Append("<tr>");
-                foreach (var c in r) sb.Append("<td>").Append(WebUtility.HtmlEncode(c)).Append("</td>");
-                sb.Append("</tr>");
-            }
-            return sb.Append("</table>").ToString();
-        }
-    }
-
-    private static string F(double v, int digits = 4) => double.IsNaN(v) ? "–" : v.ToString("F" + digits, CultureInfo.InvariantCulture);
-
     /// <summary>Mean ± half-width of the 95% interval: over seeds when there are several, else over images.</summary>
-    private static string MeanCi(IEnumerable<(long Seed, double Value)> values, int digits = 4)
+    private static string MeanCi(IEnumerable<(long Seed, double Value)> values)
     {
         var list = values.ToList();
         if (list.Count == 0) return "–";
         var bySeed = list.GroupBy(v => v.Seed).Select(g => g.Average(x => x.Value)).ToList();
         var estimate = MeanEstimate.Of(bySeed.Count > 1 ? bySeed : list.Select(v => v.Value).ToList());
-        return double.IsNaN(estimate.HalfWidth) ? F(estimate.Mean, digits) : $"{F(estimate.Mean, digits)} ± {F(estimate.HalfWidth, digits)}";
+        return ReportNumbers.MeanCi(estimate.Mean, estimate.HalfWidth);
     }
 
+    /// <summary>The mean over images per seed, then over seeds.</summary>
     private static double Mean(IEnumerable<(long Seed, double Value)> values)
     {
         var bySeed = values.GroupBy(v => v.Seed).Select(g => g.Average(x => x.Value)).ToList();
         return bySeed.Count == 0 ? double.NaN : bySeed.Average();
     }
 
-    public static List<Table> Tables(ResultStore store)
+    private static readonly string[] Flows = ["Pre", "Post-FT", "Post-noFT"];
+
+    /// <summary>The report's tables; the store must have been restricted to the plan (<see cref="ResultStore.Current"/>).</summary>
+    public static List<ReportTable> Tables(ResultStore store, StudyPlan plan)
     {
-        var models = store.Query("SELECT model, method_label, flow_label, MIN(rowid) FROM accuracy GROUP BY model ORDER BY MIN(rowid)",
-            r => (Model: r.GetString(0), Method: r.GetString(1), Flow: r.IsDBNull(2) ? null : r.GetString(2)));
-        var methods = store.Query("SELECT DISTINCT method FROM gini ORDER BY CASE method WHEN 'vg' THEN 0 WHEN 'ig' THEN 1 WHEN 'sg' THEN 2 ELSE 3 END", r => r.GetString(0));
-        var accuracy = store.Query("SELECT model, seed, accuracy, sparsity FROM accuracy", r => (Model: r.GetString(0), Seed: r.GetInt64(1), Acc: r.GetDouble(2), Sparsity: r.GetDouble(3)));
-        var gini = store.Query("SELECT model, method, seed, value FROM gini", r => (Model: r.GetString(0), Method: r.GetString(1), Seed: r.GetInt64(2), Value: r.GetDouble(3)));
-        var gradNorm = store.Query("SELECT model, seed, value FROM grad_norm", r => (Model: r.GetString(0), Seed: r.GetInt64(1), Value: r.GetDouble(2)));
-        var road = store.Query("SELECT model, method, seed, ordering, percentage, AVG(correct), COUNT(*) FROM road GROUP BY model, method, seed, ordering, percentage",
-            r => (Model: r.GetString(0), Method: r.GetString(1), Seed: r.GetInt64(2), Order: r.GetString(3), Pct: r.GetDouble(4), Acc: r.GetDouble(5), N: r.GetInt64(6)));
-
-        var tables = new List<Table>();
-        tables.Add(new Table("accuracy", "Test accuracy", "Accuracy on the test split (Tables 1, 2, 6 of the paper); sparsity = share of zero weights in conv and linear layers.",
-            ["model", "strategy / pruning", "flow", "accuracy", "weight sparsity", "gradient norm"],
-            models.Select(m => new[]
-            {
-                m.Model, m.Method, m.Flow ?? "–",
-                MeanCi(accuracy.Where(a => a.Model == m.Model).Select(a => (a.Seed, a.Acc))),
-                F(Mean(accuracy.Where(a => a.Model == m.Model).Select(a => (a.Seed, a.Sparsity))), 3),
-                MeanCi(gradNorm.Where(g => g.Model == m.Model).Select(g => (g.Seed, g.Value)), 3),
-            }).ToList()));
-
-        tables.Add(new Table("gini", "Gini index of the saliency maps", "Mean Gini over correctly classified explained test images ± 95% CI (higher = sparser).",
-            ["model", .. methods.Select(m => m.ToUpperInvariant())],
-            models.Select(m => new[] { m.Model }.Concat(methods.Select(x => MeanCi(gini.Where(g => g.Model == m.Model && g.Method == x).Select(g => (g.Seed, g.Value))))).ToArray()).ToList()));
-
-        // Tables 3–5 and 7: one per method, rows = strategy/pruning method, columns = flows, cells = Gini − Gini(Nat).
-        var flows = new[] { "Pre", "Post-FT", "Post-noFT" };
-        foreach (var method in methods)
+        var seeds = plan.Settings.Seeds.Length;
+        var accuracy = store.Query("SELECT model, seed, accuracy, sparsity, correct, total FROM accuracy JOIN current USING(cell)",
+            r => (Model: r.GetString(0), Seed: r.GetInt64(1), Acc: r.GetDouble(2), Sparsity: r.GetDouble(3), Correct: r.GetInt64(4), Total: r.GetInt64(5)));
+        // With one seed the interval is over the test images: each image is a 0/1 outcome.
+        IEnumerable<(long, double)> Outcomes(string model) => seeds > 1
+            ? accuracy.Where(a => a.Model == model).Select(a => (a.Seed, a.Acc))
+            : accuracy.Where(a => a.Model == model).SelectMany(a => Enumerable.Range(0, (int)a.Total).Select(i => (a.Seed, i < a.Correct ? 1.0 : 0.0)));
+        var models = plan.Models.Where(m => accuracy.Any(a => a.Model == m.Name)).ToList();
+        var tables = new List<ReportTable>
         {
-            double natural = Mean(gini.Where(g => g.Model == StudyGrid.Natural && g.Method == method).Select(g => (g.Seed, g.Value)));
-            var rows = new List<string[]>();
-            if (models.Any(m => m.Model == StudyGrid.Adversarial))
-                rows.Add(["Adv", .. flows.Select(f => f == "Pre" ? Diff(StudyGrid.Adversarial) : "–")]);
-            foreach (var label in models.Where(m => m.Flow is not null).Select(m => m.Method).Distinct())
-                rows.Add([label, .. flows.Select(f => models.Any(m => m.Method == label && m.Flow == f) ? Diff($"{label}-{f}") : "–")]);
-            tables.Add(new Table($"gini-difference-{method}", $"{method.ToUpperInvariant()}: Gini difference to the natural model",
-                $"Gini(model) − Gini(Nat) = {(double.IsNaN(natural) ? "–" : F(natural))}; positive = sparser than natural. The adversarial model has no flow; it is shown under Pre.",
-                ["", .. flows], rows));
+            new("accuracy", "Test accuracy", $"Accuracy on the test split (Tables 1, 2, 6 of the paper), mean ± 95% CI over {(seeds > 1 ? $"{seeds} seeds" : "the test images (one seed)")}; sparsity = share of zero weights in conv and linear layers.",
+                ["model", "strategy / pruning", "flow", "accuracy", "weight sparsity"],
+                models.Select(m => new[]
+                {
+                    m.Name, m.MethodLabel, m.FlowLabel ?? "–",
+                    MeanCi(Outcomes(m.Name)),
+                    ReportNumbers.Plain(Mean(accuracy.Where(a => a.Model == m.Name).Select(a => (a.Seed, a.Sparsity))), 3),
+                }).ToList()),
+        };
 
-            string Diff(string model) => F(Mean(gini.Where(g => g.Model == model && g.Method == method).Select(g => (g.Seed, g.Value))) - natural);
+        var methods = plan.Settings.Explanations.Methods;
+        foreach (var choice in plan.Settings.MetricChoices())
+        {
+            var metric = choice.Metric;
+            var rows = store.Query("SELECT model, method, seed, key, value, image FROM scores JOIN current USING(cell) WHERE metric = $m",
+                r => (Model: r.GetString(0), Method: r.IsDBNull(1) ? null : r.GetString(1), Seed: r.GetInt64(2), Key: r.GetString(3), Value: r.GetDouble(4), Image: r.GetInt64(5)), ("$m", metric.Name));
+            if (rows.Count == 0) continue;
+            var columns = metric.Scope == MetricScope.Maps ? methods : [null];
+            foreach (var summary in metric.Summaries)
+            {
+                var values = rows.Where(r => r.Key == summary.Key).ToList();
+                var images = values.GroupBy(v => (v.Model, v.Method, v.Seed)).Select(g => g.Count()).DefaultIfEmpty(0).ToList();
+                string better = summary.Direction == MetricDirection.HigherIsBetter ? "higher" : "lower";
+                tables.Add(new ReportTable(summary.Key, summary.Title,
+                    $"{metric.Description} Mean ± 95% CI over {(seeds > 1 ? $"{seeds} seeds" : "the scored images")}; {images.Min()}–{images.Max()} images per model{(metric.Scope == MetricScope.Maps ? " and method" : "")} and seed.",
+                    ["model", .. columns.Select(c => c?.ToUpperInvariant() ?? summary.Title)],
+                    models.Select(m => new[] { m.Name }.Concat(columns.Select(c => MeanCi(values.Where(v => v.Model == m.Name && v.Method == c).Select(v => (v.Seed, v.Value))))).ToArray()).ToList()));
+
+                // The paper's Tables 3–5 and 7: rows = strategy / pruning method, columns = flows, cells = score − score(Nat).
+                foreach (var method in columns)
+                {
+                    double natural = Mean(values.Where(v => v.Model == StudyGrid.Natural && v.Method == method).Select(v => (v.Seed, v.Value)));
+                    string Diff(string model) => ReportNumbers.Plain(Mean(values.Where(v => v.Model == model && v.Method == method).Select(v => (v.Seed, v.Value))) - natural);
+                    var diffRows = new List<string[]>();
+                    if (models.Any(m => m.Name == StudyGrid.Adversarial))
+                        diffRows.Add(["Adv", .. Flows.Select(f => f == "Pre" ? Diff(StudyGrid.Adversarial) : "–")]);
+                    foreach (var label in models.Where(m => m.FlowLabel is not null).Select(m => m.MethodLabel).Distinct())
+                        diffRows.Add([label, .. Flows.Select(f => models.Any(m => m.MethodLabel == label && m.FlowLabel == f) ? Diff($"{label}-{f}") : "–")]);
+                    tables.Add(new ReportTable(method is null ? $"{summary.Key}-difference" : $"{summary.Key}-difference-{method}",
+                        $"{(method is null ? "" : method.ToUpperInvariant() + ": ")}{summary.Title} difference to the natural model",
+                        $"{summary.Title}(model) − {summary.Title}(Nat), Nat = {ReportNumbers.Plain(natural)}; {better} is better. The adversarial model has no flow; it is shown under Pre.",
+                        ["", .. Flows], diffRows));
+                }
+            }
+            if (metric is IMetricViews views) tables.AddRange(views.Tables(ViewInput(plan, models, rows.Select(r => (r.Model, r.Method, r.Seed, r.Key, r.Value)), metric)));
         }
-
-        var pcts = road.Select(r => r.Pct).Distinct().Order().ToArray();
-        foreach (var order in new[] { "morf", "lerf" })
-            tables.Add(new Table($"road-{order}", $"ROAD {order.ToUpperInvariant()}: accuracy after imputing pixels",
-                order == "morf" ? "Most relevant pixels removed first: a faster drop (smaller area) = a more faithful map." : "Least relevant pixels removed first: a slower drop (larger area) = a more faithful map.",
-                ["model", "method", .. pcts.Select(p => $"{p:0}%"), "area"],
-                (from m in models from x in methods
-                 let curve = pcts.Select(p => Mean(road.Where(r => r.Model == m.Model && r.Method == x && r.Order == order && r.Pct == p).Select(r => (r.Seed, r.Acc)))).ToArray()
-                 where curve.Any(c => !double.IsNaN(c))
-                 select new[] { m.Model, x.ToUpperInvariant() }.Concat(curve.Select(c => F(c, 3))).Append(F(curve.Average(), 3)).ToArray()).ToList()));
         return tables;
     }
 
-    private static IEnumerable<(string File, string Title)> RoadPlots(ResultStore store, string outDir)
+    private static MetricViewInput ViewInput(StudyPlan plan, IReadOnlyList<ModelPlan> models, IEnumerable<(string Model, string? Method, long Seed, string Key, double Value)> rows, IExplanationMetric metric)
     {
-        var road = store.Query("SELECT model, method, ordering, percentage, AVG(correct) FROM road GROUP BY model, method, ordering, percentage ORDER BY percentage",
-            r => (Model: r.GetString(0), Method: r.GetString(1), Order: r.GetString(2), Pct: r.GetDouble(3), Acc: r.GetDouble(4)));
-        var modelOrder = store.Query("SELECT model FROM accuracy GROUP BY model ORDER BY MIN(rowid)", r => r.GetString(0));
-        foreach (var method in road.Select(r => r.Method).Distinct())
-            foreach (var order in new[] { "morf", "lerf" })
-            {
-                var plot = new ScottPlot.Plot();
-                foreach (var model in modelOrder)
-                {
-                    var points = road.Where(r => r.Method == method && r.Order == order && r.Model == model).ToList();
-                    if (points.Count == 0) continue;
-                    var line = plot.Add.Scatter(points.Select(p => p.Pct).ToArray(), points.Select(p => p.Acc).ToArray());
-                    line.LegendText = model;
-                    if (model == StudyGrid.Natural) line.LineWidth = 3;
-                }
-                var title = $"ROAD {order.ToUpperInvariant()}, {method.ToUpperInvariant()} maps";
-                plot.Title(title);
-                plot.XLabel(order == "morf" ? "% most relevant pixels removed" : "% least relevant pixels removed");
-                plot.YLabel("accuracy");
-                plot.Axes.SetLimitsY(0, 1.02);
-                plot.ShowLegend(ScottPlot.Edge.Right);
-                var file = Path.Combine(outDir, $"road-{order}-{method}.png");
-                AtomicFile.WriteAllBytes(file, plot.GetImageBytes(720, 460, ScottPlot.ImageFormat.Png));
-                yield return (file, title);
-            }
+        var summaryKeys = metric.Summaries.Select(s => s.Key).ToHashSet();
+        var details = rows.Where(r => !summaryKeys.Contains(r.Key))
+            .GroupBy(r => (r.Model, r.Method, r.Key))
+            .Select(g => new DetailMean(g.Key.Model, g.Key.Method, g.Key.Key, Mean(g.Select(r => (r.Seed, r.Value))))).ToList();
+        return new MetricViewInput(models.Select(m => m.Name).ToList(), plan.Settings.Explanations.Methods, details, StudyGrid.Natural);
     }
 
-    /// <summary>One PNG per figure image: rows = models, columns = the input then each method's map.</summary>
-    private static IEnumerable<(string File, string Title)> SaliencyGrids(ResultStore store, string outDir)
+    /// <summary>The metrics' own plots and each model's training curves.</summary>
+    public static List<LinePlot> Plots(ResultStore store, StudyPlan plan)
     {
-        var images = store.Query("SELECT image, class_name, height, width, pixels FROM figure_images WHERE seed = 0 ORDER BY image",
+        var plots = new List<LinePlot>();
+        var models = plan.Models;
+        foreach (var choice in plan.Settings.MetricChoices().Where(c => c.Metric is IMetricViews))
+        {
+            var rows = store.Query("SELECT model, method, seed, key, value FROM scores JOIN current USING(cell) WHERE metric = $m",
+                r => (Model: r.GetString(0), Method: r.IsDBNull(1) ? null : r.GetString(1), Seed: r.GetInt64(2), Key: r.GetString(3), Value: r.GetDouble(4)), ("$m", choice.Metric.Name));
+            plots.AddRange(((IMetricViews)choice.Metric).Plots(ViewInput(plan, models, rows, choice.Metric)));
+        }
+
+        var epochs = store.Query("SELECT model, phase, epoch, AVG(loss), AVG(train_accuracy), AVG(test_accuracy) FROM epochs JOIN current USING(cell) GROUP BY model, phase, epoch ORDER BY epoch",
+            r => (Model: r.GetString(0), Phase: r.GetString(1), Epoch: r.GetInt32(2), Loss: r.GetDouble(3), Train: r.GetDouble(4), Test: r.GetDouble(5)));
+        var curves = models.SelectMany(m => epochs.Where(e => e.Model == m.Name).GroupBy(e => e.Phase)
+            .Select(g => (Name: g.Key == "train" ? m.Name : $"{m.Name} ({g.Key})", Points: g.ToList()))).ToList();
+        if (curves.Count > 0)
+        {
+            plots.Add(new LinePlot("training-loss", "Training loss per epoch", "epoch", "mean cross-entropy",
+                curves.Select(c => (c.Name, c.Points.Select(p => (double)p.Epoch).ToArray(), c.Points.Select(p => p.Loss).ToArray())).ToList(), StudyGrid.Natural));
+            plots.Add(new LinePlot("training-accuracy", "Test accuracy per epoch (training accuracy: the report's CSV)", "epoch", "test accuracy",
+                curves.Select(c => (c.Name, c.Points.Select(p => (double)p.Epoch).ToArray(), c.Points.Select(p => p.Test).ToArray())).ToList(), StudyGrid.Natural, (0, 1.02)));
+        }
+        return plots;
+    }
+
+    /// <summary>One PNG per figure image: rows = models, columns = the input then each method's map (as figures show them).</summary>
+    private static IEnumerable<(string File, string Title)> SaliencyGrids(ResultStore store, StudyPlan plan, string outDir)
+    {
+        var images = store.Query("SELECT image, class_name, height, width, pixels FROM figure_images JOIN current USING(cell) ORDER BY image",
             r => (Image: r.GetInt64(0), ClassName: r.GetString(1), H: r.GetInt32(2), W: r.GetInt32(3), Pixels: (byte[])r[4]));
-        var seed = store.Query("SELECT MIN(seed) FROM figure_maps", r => r.IsDBNull(0) ? 0L : r.GetInt64(0)).FirstOrDefault();
-        var maps = store.Query("SELECT model, method, image, map FROM figure_maps WHERE seed = $s", r => (Model: r.GetString(0), Method: r.GetString(1), Image: r.GetInt64(2), Map: (byte[])r[3]), ("$s", seed));
-        var models = store.Query("SELECT model FROM accuracy GROUP BY model ORDER BY MIN(rowid)", r => r.GetString(0)).Where(m => maps.Any(x => x.Model == m)).ToList();
-        var methods = maps.Select(m => m.Method).Distinct().OrderBy(m => Array.IndexOf(new[] { "vg", "ig", "sg" }, m)).ToList();
+        long seed = (long)plan.Settings.Seeds[0];
+        var maps = store.Query("SELECT model, method, image, map FROM figure_maps JOIN current USING(cell) WHERE seed = $s",
+            r => (Model: r.GetString(0), Method: r.GetString(1), Image: r.GetInt64(2), Map: (byte[])r[3]), ("$s", seed));
+        var models = plan.Models.Select(m => m.Name).Where(m => maps.Any(x => x.Model == m)).ToList();
+        var methods = plan.Settings.Explanations.Methods.Where(m => maps.Any(x => x.Method == m)).ToList();
         if (models.Count == 0) yield break;
         foreach (var img in images)
         {
@@ -206,11 +210,11 @@ public static class StudyReport
             var rows = models.Select(model => new SaliencyFigures.GridRow(model, pixels, methods.Select(method =>
             {
                 var entry = maps.FirstOrDefault(m => m.Model == model && m.Method == method && m.Image == img.Image);
-                return entry.Map is null ? null : tensor(MemoryMarshal.Cast<byte, float>(entry.Map).ToArray(), [img.H, img.W]);
+                return entry.Map is null ? null : SaliencyMap.ForDisplay(tensor(MemoryMarshal.Cast<byte, float>(entry.Map).ToArray(), [img.H, img.W]));
             }).ToList())).ToList();
             var file = Path.Combine(outDir, $"saliency-{img.Image}.png");
             SaliencyFigures.Grid(file, methods.Select(m => m.ToUpperInvariant()).ToList(), rows);
-            yield return (file, $"Saliency maps of test image {img.Image} ({img.ClassName})");
+            yield return (file, $"Saliency maps of test image {img.Image} ({img.ClassName}), seed {seed}");
         }
     }
 }

@@ -1,267 +1,154 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
-using System.Text.Json;
-using Salient.Attribution;
-using Salient.Data;
-using Salient.Evaluation;
-using Salient.Models;
-using Salient.Pruning;
-using Salient.Training;
-using static TorchSharp.torch;
+using Salient.Execution;
 
 namespace Salient.Studies;
 
-/// <summary>Where the whole study is and what it is doing now.</summary>
-public readonly record struct StudyProgress(int CellsDone, int CellsTotal, string Cell, string Stage, double CellFraction);
+/// <summary>Where the whole study is and what it is doing now, with the time it expects still to need.</summary>
+public readonly record struct StudyProgress(int CellsDone, int CellsTotal, string Cell, string Stage, double CellFraction, TimeSpan? Remaining = null);
 
-/// <summary>What a run did: cells computed, reused from the cache, and failed (with the reason).</summary>
+/// <summary>What a run did: cells computed, reused from earlier runs, and failed or skipped (with the reason).</summary>
 public sealed record StudyOutcome(IReadOnlyList<string> Computed, IReadOnlyList<string> Cached, IReadOnlyList<(string Cell, string Error)> Failed);
 
 /// <summary>
-/// Runs a study's grid in a folder: every model (train / prune / fine-tune), then every
-/// (model, method) explanation cell and every model's gradient norms. A cell is skipped when the
-/// store records it done with the same settings hash; a killed run resumes (training even inside a
-/// cell, from the epoch checkpoint); one failed cell is recorded and the cells that do not depend
-/// on it go on.
+/// One run of a study in its folder: plans the cells from the settings, imports outcomes other
+/// processes left, hands the cells that are not done to an executor, and imports each outcome as it
+/// ends. A cell is reused when the store has it done with the same settings hash (and its file is
+/// there); a killed run resumes (training even inside a cell, from its epoch checkpoint); a failed
+/// cell is recorded and only the cells that need it are skipped.
 /// </summary>
-public sealed class StudyRunner(StudySettings settings, string folder, IProgress<StudyProgress>? progress = null, CancellationToken cancellation = default)
+public sealed class StudyRunner(StudySettings settings, string folder, IProgress<StudyProgress>? progress = null,
+    CancellationToken cancellation = default, ICellExecutor? executor = null, StudyEstimate? estimate = null)
 {
-    public const string SettingsFile = "settings.json", DatabaseFile = "results.db";
-
-    private readonly List<string> computed = [], cached = [];
-    private readonly List<(string, string)> failed = [];
-    private int done, total;
+    public const string SettingsFile = "settings.json";
+    public const string DatabaseFile = ResultStore.FileName;
 
     public StudyOutcome Run()
     {
-        settings.Validate();
+        var plan = StudyPlan.Build(settings);
         Directory.CreateDirectory(folder);
         AtomicFile.WriteAllText(Path.Combine(folder, SettingsFile), settings.ToJson());
-        using var store = new ResultStore(Path.Combine(folder, DatabaseFile));
-        var models = StudyGrid.Models(settings);
-        total = settings.Seeds.Length * models.Count * (1 + 1 + settings.Explanations.Methods.Length);
+        using var store = new ResultStore(folder);
+        store.Sync();
+        var run = new StudyExecution(plan, folder, store, progress, cancellation, estimate);
+        if (run.Pending.Count > 0) (executor ?? new InProcessExecutor()).Execute(run);
+        return run.Outcome();
+    }
+}
 
-        Report("data", "loading", 0);
-        using var data = DataSource.Open(settings.Data.ToDataSettings());
-        var (mean, std) = settings.Data.Normalization == "paper" ? (new ModelSpec().Mean, new ModelSpec().Std) : Splits.ChannelStatistics(data.Train);
-        var spec = new ModelSpec
+/// <summary>
+/// The state of one run that executors drive: which cells are pending, which are blocked by a failed
+/// dependency, and the bookkeeping when a cell starts and ends (import into the store, progress).
+/// </summary>
+public sealed class StudyExecution
+{
+    private readonly ResultStore store;
+    private readonly IProgress<StudyProgress>? progress;
+    private readonly List<string> computed = [], cached = [];
+    private readonly List<(string, string)> failed = [];
+    private readonly HashSet<string> done = [];
+    private readonly Dictionary<string, string> notDone = []; // failed or skipped in this run → reason
+    private readonly StudyEstimate? estimate;
+    private readonly double totalPasses;
+    private double passesDone, estimatedDone, actualDone;
+    private readonly System.Diagnostics.Stopwatch cellClock = new();
+
+    internal StudyExecution(StudyPlan plan, string folder, ResultStore store, IProgress<StudyProgress>? progress, CancellationToken cancellation, StudyEstimate? estimate)
+    {
+        this.estimate = estimate;
+        Plan = plan;
+        Folder = folder;
+        this.store = store;
+        this.progress = progress;
+        Cancellation = cancellation;
+        foreach (var cell in plan.Cells)
         {
-            Architecture = settings.Model.Architecture, Width = settings.Model.Width, Stem = settings.Model.Stem, BatchNorm = settings.Model.BatchNorm,
-            NumClasses = data.ClassNames.Count, InputSize = data.Train.ImageSize, Mean = mean, Std = std,
-        };
-        using var explained = ExplanationImages(data.Test);
-        StoreFigureImages(store, explained, data.ClassNames);
-
-        foreach (var seed in settings.Seeds)
-        {
-            var hashes = new Dictionary<string, string>();
-            var checkpoints = new Dictionary<string, string>();
-            foreach (var plan in models)
+            if (store.IsDone(cell) && (cell.Artefact is null || File.Exists(Path.Combine(folder, cell.Artefact))))
             {
-                string? upstreamHash = plan.Upstream is null ? null : hashes.GetValueOrDefault(plan.Upstream);
-                if (plan.Upstream is not null && upstreamHash is null)
-                {
-                    Skip($"train/{plan.Name}/s{seed}", $"it starts from {plan.Upstream}, which failed", 2 + settings.Explanations.Methods.Length);
-                    continue;
-                }
-                var hash = StudySettings.Hash("train", settings.Data, spec, RecipeFor(plan, seed), PruningFor(plan), seed, upstreamHash);
-                var checkpoint = Path.Combine(folder, "models", $"{plan.Name}-s{seed}-{hash}.safetensors");
-                var cell = new CellRecord($"train/{plan.Name}/s{seed}", CellKinds.Train, plan.Name, null, seed, hash, JsonSerializer.Serialize(new { plan, seed }), 0);
-                bool ok = RunCell(store, cell, checkpoint, () => TrainModel(plan, seed, spec, data, checkpoint, plan.Upstream is null ? null : checkpoints[plan.Upstream], cell.Cell));
-                if (!ok)
-                {
-                    Skip($"explain/{plan.Name}/*/s{seed}", "its model failed", 1 + settings.Explanations.Methods.Length);
-                    continue;
-                }
-                hashes[plan.Name] = hash;
-                checkpoints[plan.Name] = checkpoint;
-            }
-
-            foreach (var plan in models.Where(p => hashes.ContainsKey(p.Name)))
-            {
-                var ckpt = checkpoints[plan.Name];
-                var gradHash = StudySettings.Hash("grad-norm", hashes[plan.Name], settings.Explanations.Images);
-                var gradCell = new CellRecord($"grad-norm/{plan.Name}/s{seed}", CellKinds.GradientNorm, plan.Name, null, seed, gradHash, "{}", 0);
-                RunCell(store, gradCell, null, () => GradientNorms(plan, seed, ckpt, explained, gradCell.Cell));
-                foreach (var method in settings.Explanations.Methods)
-                {
-                    var explainHash = StudySettings.Hash("explain", hashes[plan.Name], method, settings.Explanations, settings.Metrics);
-                    var explainCell = new CellRecord($"explain/{plan.Name}/{method}/s{seed}", CellKinds.Explain, plan.Name, method, seed, explainHash, "{}", 0);
-                    RunCell(store, explainCell, null, () => Explain(plan, method, seed, ckpt, explained, explainCell.Cell));
-                }
+                done.Add(cell.Id);
+                cached.Add(cell.Id);
             }
         }
-        return new StudyOutcome(computed, cached, failed);
+        Pending = plan.Cells.Where(c => !done.Contains(c.Id)).ToList();
+        totalPasses = Pending.Sum(c => c.Passes);
     }
 
-    private void Skip(string cell, string why, int cells)
+    public StudyPlan Plan { get; }
+    public string Folder { get; }
+    public CancellationToken Cancellation { get; }
+    /// <summary>The cells to run, in an order where each comes after the cells it needs.</summary>
+    public IReadOnlyList<CellPlan> Pending { get; }
+
+    public bool IsDone(string cell) => done.Contains(cell);
+
+    /// <summary>Why the cell cannot run (a cell it needs failed or was skipped), or null when nothing blocks it.</summary>
+    public string? BlockedBy(CellPlan cell)
     {
-        failed.Add((cell, $"skipped: {why}"));
-        done += cells;
+        foreach (var need in cell.DependsOn)
+            if (notDone.TryGetValue(need, out var why))
+                return $"skipped: it needs {need}, which {(why.StartsWith("skipped") ? "was skipped" : "failed")}";
+        return null;
     }
 
-    /// <summary>
-    /// Runs one cell unless the store has it done with this hash (and its artefact exists). The body
-    /// computes and returns the rows to write; they are written with the "done" mark in one
-    /// transaction, so a kill never leaves half a result.
-    /// </summary>
-    private bool RunCell(ResultStore store, CellRecord cell, string? artefact, Func<Action<ResultStore.Writer>> body)
+    /// <summary>True when every cell the cell needs is done (so it can start now).</summary>
+    public bool Ready(CellPlan cell) => cell.DependsOn.All(done.Contains);
+
+    public void Started(CellPlan cell)
     {
-        Report(cell.Cell, "starting", 0);
-        try
+        cellClock.Restart();
+        ReportProgress(new CellProgress(cell.Id, "starting", 0));
+    }
+
+    /// <summary>Imports a cell's outcome (the one place the store is written during a run).</summary>
+    public void Finished(CellPlan cell, CellOutcome outcome)
+    {
+        store.Import(outcome, cell);
+        passesDone += cell.Passes;
+        // Calibrate the estimate by how long finished cells really took (only cells that did work count).
+        if (cell.Passes > 0)
         {
-            if (store.FinishedHash(cell.Cell) == cell.Hash && (artefact is null || File.Exists(artefact)))
-            {
-                cached.Add(cell.Cell);
-                return true;
-            }
-            var clock = Stopwatch.StartNew();
-            try
-            {
-                var write = body();
-                store.Complete(cell with { Seconds = clock.Elapsed.TotalSeconds }, write);
-                computed.Add(cell.Cell);
-                return true;
-            }
-            catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
-            {
-                var message = e is SalientException ? e.Message : $"{e.GetType().Name}: {e.Message}";
-                store.Fail(cell with { Seconds = clock.Elapsed.TotalSeconds }, message);
-                failed.Add((cell.Cell, message));
-                return false;
-            }
+            estimatedDone += cell.Passes;
+            actualDone += outcome.Seconds;
         }
-        finally
+        if (outcome.Status == CellOutcome.Done)
         {
-            done++;
-        }
-    }
-
-    /// <summary>Reports progress; also where a requested stop takes effect (between batches, never inside a write).</summary>
-    private void Report(string cell, string stage, double fraction)
-    {
-        cancellation.ThrowIfCancellationRequested();
-        progress?.Report(new StudyProgress(done, total, cell, stage, fraction));
-    }
-
-    private TrainingRecipe RecipeFor(ModelPlan plan, ulong seed)
-    {
-        var recipe = settings.Training with { Seed = seed };
-        return plan switch
-        {
-            { Strategy: "adversarial" } => recipe with { Strategy = "adversarial", Attack = settings.Attack },
-            { Flow: PruningFlow.PostNoFineTune } => recipe with { Epochs = 0 },
-            { Flow: PruningFlow.PostFineTune } => recipe with { Epochs = settings.Pruning.FineTuneEpochs },
-            _ => recipe,
-        };
-    }
-
-    private PruningSettings? PruningFor(ModelPlan plan) => plan.Method is { } m ? settings.Pruning.For(m) : null;
-
-    private Action<ResultStore.Writer> TrainModel(ModelPlan plan, ulong seed, ModelSpec spec, DataSplit data, string checkpoint, string? upstream, string cell)
-    {
-        var recipe = RecipeFor(plan, seed);
-        SalientModel model;
-        if (upstream is null)
-        {
-            // Every model trained from scratch with one seed starts from the same initial weights.
-            SeededRandom.SeedTorch(seed, "init");
-            model = ModelFactory.Create(spec);
+            done.Add(cell.Id);
+            computed.Add(cell.Id);
         }
         else
         {
-            model = ModelFactory.Create(spec);
-            Checkpoint.LoadWeightsInto(model, upstream);
+            notDone[cell.Id] = outcome.Error ?? "failed";
+            failed.Add((cell.Id, outcome.Error ?? "failed"));
         }
-        using (model)
-        {
-            if (plan.Method is { } method && plan.Flow is PruningFlow.Pre or PruningFlow.PostNoFineTune)
-                Pruner.Prune(model, settings.Pruning.For(method));
-
-            var history = new List<EpochRecord>();
-            if (recipe.Epochs > 0)
-            {
-                var trainer = new Trainer(recipe);
-                trainer.ExtraMetadata["salient.study.model"] = plan.Name;
-                var state = trainer.Train(model, data, checkpoint, resume: true,
-                    new SyncProgress<TrainingProgress>(p => Report(cell, $"epoch {p.Epoch}/{p.Epochs}", ((p.Epoch - 1) * (double)p.Batches + p.Batch) / (p.Epochs * (double)p.Batches))));
-                history.AddRange(state.History);
-            }
-            else
-            {
-                Checkpoint.Save(checkpoint, model, data.ClassNames, new Dictionary<string, string> { ["salient.study.model"] = plan.Name });
-            }
-            Report(cell, "evaluating", 1);
-            var accuracy = Classification.Evaluate(model, data.Test);
-            var sparsity = SparsityReport.Measure(model);
-            string phase = plan.Flow == PruningFlow.PostFineTune ? "fine-tune" : "train";
-            return writer =>
-            {
-                writer.Bulk("INSERT INTO epochs VALUES($p0,$p1,$p2,$p3,$p4,$p5,$p6,$p7)",
-                    history.Select(h => new object?[] { plan.Name, (long)seed, phase, h.Epoch, h.Loss, h.TrainAccuracy, h.TestAccuracy, h.Seconds }));
-                writer.Bulk("INSERT INTO accuracy VALUES($p0,$p1,$p2,$p3,$p4,$p5,$p6,$p7)",
-                    [[plan.Name, (long)seed, plan.MethodLabel, plan.FlowLabel, accuracy.Accuracy, accuracy.Correct, accuracy.Count, sparsity.Overall]]);
-                writer.Bulk("INSERT INTO sparsity VALUES($p0,$p1,$p2,$p3,$p4)",
-                    sparsity.Layers.Select(l => new object?[] { plan.Name, (long)seed, l.Layer, l.Zeros, l.Total }));
-            };
-        }
+        ReportProgress(new CellProgress(cell.Id, outcome.Status, 1));
     }
 
-    /// <summary>The explained test images: evenly spaced, so every class appears (test sets are often sorted by class).</summary>
-    private SignDataset ExplanationImages(SignDataset test) => test.EvenlySpaced(settings.Explanations.Images);
-
-    private void StoreFigureImages(ResultStore store, SignDataset images, IReadOnlyList<string> classNames)
+    public void Skip(CellPlan cell, string reason)
     {
-        int n = Math.Min(settings.Explanations.FigureImages, images.Count);
-        int h = images.ImageSize;
-        var rows = Enumerable.Range(0, n).Select(i =>
-        {
-            using var img = images.Images[i].contiguous();
-            return new object?[] { 0L, i, images.Labels[i], classNames[(int)images.Labels[i]], h, h, MemoryMarshal.AsBytes(img.data<float>().ToArray().AsSpan()).ToArray() };
-        }).ToList();
-        store.Replace("figure_images", rows);
+        store.Skip(cell, reason);
+        notDone[cell.Id] = reason;
+        failed.Add((cell.Id, reason));
+        passesDone += cell.Passes;
     }
 
-    private Action<ResultStore.Writer> GradientNorms(ModelPlan plan, ulong seed, string checkpoint, SignDataset images, string cell)
+    /// <summary>Reports progress; also where a requested stop takes effect (between batches, never inside a write).</summary>
+    public void ReportProgress(CellProgress p)
     {
-        Report(cell, "gradient norms", 0);
-        using var ckpt = Checkpoint.Load(checkpoint);
-        using var labels = images.LabelTensor();
-        var norms = GradientNorm.PerImage(ckpt.Model, images.Images, labels);
-        return writer => writer.Bulk("INSERT INTO grad_norm VALUES($p0,$p1,$p2,$p3)",
-            norms.Select((v, i) => new object?[] { plan.Name, (long)seed, i, v }));
+        Cancellation.ThrowIfCancellationRequested();
+        int finished = cached.Count + computed.Count + failed.Count;
+        progress?.Report(new StudyProgress(finished, Plan.Cells.Count, p.Cell, p.Stage, p.Fraction, Remaining(p)));
     }
 
-    private Action<ResultStore.Writer> Explain(ModelPlan plan, string methodName, ulong seed, string checkpoint, SignDataset images, string cell)
+    /// <summary>
+    /// The time the rest of the run should take: the passes still to do at the measured seconds per
+    /// pass, scaled by how the finished cells compared with their estimate.
+    /// </summary>
+    private TimeSpan? Remaining(CellProgress p)
     {
-        using var scope = NewDisposeScope();
-        using var ckpt = Checkpoint.Load(checkpoint);
-        var model = ckpt.Model;
-        var attribution = AttributionMethods.Create(methodName, settings.Explanations.ToAttributionSettings((long)seed));
-        using var ownsNoise = attribution as IDisposable; // SmoothGrad holds a generator
-        var labels = images.LabelTensor();
-        using var quality = ExplanationEvaluation.Evaluate(model, attribution, images.Images, labels, settings.Metrics.Road with { Seed = (long)seed },
-            new SyncProgress<(string Stage, double Fraction)>(p => Report(cell, p.Stage, p.Fraction)));
-        var (gini, correct, road, all) = (quality.Gini, quality.CorrectIndices, quality.Road, quality.Maps);
-
-        int figures = Math.Min(settings.Explanations.FigureImages, images.Count);
-        // Figures show IG with negatives clipped to 0 (SPEC.md §4); VG and SG are non-negative already.
-        var figureMaps = all.narrow(0, 0, figures).clamp_min(0).contiguous().data<float>().ToArray();
-        int h = images.ImageSize;
-        return writer =>
-        {
-            writer.Bulk("INSERT INTO gini VALUES($p0,$p1,$p2,$p3,$p4)",
-                gini.Select((g, k) => new object?[] { plan.Name, methodName, (long)seed, correct[k], g }));
-            if (road is not null)
-                foreach (var (order, outcomes) in new[] { ("morf", road.MorfCorrect), ("lerf", road.LerfCorrect) })
-                    writer.Bulk("INSERT INTO road VALUES($p0,$p1,$p2,$p3,$p4,$p5,$p6)",
-                        from k in Enumerable.Range(0, road.EvaluatedImages)
-                        from p in Enumerable.Range(0, road.Percentages.Length)
-                        select new object?[] { plan.Name, methodName, (long)seed, order, road.Percentages[p], road.EvaluatedImageIndices[k], outcomes[k, p] ? 1 : 0 });
-            writer.Bulk("INSERT INTO figure_maps VALUES($p0,$p1,$p2,$p3,$p4,$p5,$p6)",
-                Enumerable.Range(0, figures).Select(i => new object?[] { plan.Name, methodName, (long)seed, i, h, h,
-                    MemoryMarshal.AsBytes(figureMaps.AsSpan(i * h * h, h * h)).ToArray() }));
-        };
+        if (estimate is null) return null;
+        double current = Plan.Contains(p.Cell) && p.Fraction < 1 ? Plan.Get(p.Cell).Passes * Math.Clamp(p.Fraction, 0, 1) : 0;
+        double left = Math.Max(0, totalPasses - passesDone - current);
+        double secondsPerPass = estimatedDone > 0 && actualDone > 0 ? actualDone / estimatedDone : estimate.SecondsPerPass;
+        return TimeSpan.FromSeconds(left * secondsPerPass);
     }
 
+    internal StudyOutcome Outcome() => new(computed, cached, failed);
 }

@@ -1,12 +1,14 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Salient.Attribution;
 using Salient.Data;
-using Salient.Evaluation;
+using Salient.Evaluation.Metrics;
 using Salient.Pruning;
 using Salient.Training;
+using Salient.Workflows;
 
 namespace Salient.Studies;
 
@@ -18,7 +20,7 @@ public sealed record StudySettings
 {
     public string Name { get; init; } = "quick";
     public StudyData Data { get; init; } = new();
-    public StudyModel Model { get; init; } = new();
+    public ModelSettings Model { get; init; } = new();
     /// <summary>The natural recipe; adversarial and pruned models derive from it.</summary>
     public TrainingRecipe Training { get; init; } = new();
     public PgdSettings Attack { get; init; } = new();
@@ -28,7 +30,8 @@ public sealed record StudySettings
     public string[] PruningFlows { get; init; } = ["pre", "post-ft", "post-noft"];
     public StudyPruning Pruning { get; init; } = new();
     public StudyExplanations Explanations { get; init; } = new();
-    public StudyMetrics Metrics { get; init; } = new();
+    /// <summary>The metrics to compute, by name, each with its own settings (see <see cref="ExplanationMetrics"/>); all of them by default.</summary>
+    public Dictionary<string, JsonObject> Metrics { get; init; } = DefaultMetrics();
     public ulong[] Seeds { get; init; } = [0];
 
     public static readonly string[] PresetNames = ["quick", "paper", "tiny"];
@@ -42,7 +45,7 @@ public sealed record StudySettings
             // the paper's plain VGG-16 needs far more steps to leave its initial plateau.
             Name = "quick",
             Data = new StudyData { SyntheticTrainImages = 8600, SyntheticTestImages = 860, SyntheticDifficulty = "easy" },
-            Model = new StudyModel { Width = 0.25, BatchNorm = true },
+            Model = new ModelSettings { Width = 0.25, BatchNorm = true },
             Training = new TrainingRecipe { Epochs = 10, BatchSize = 64, LearningRate = 0.05, RobustTestImages = 128 },
             Attack = new PgdSettings { Epsilon = 0.01, Iterations = 2 },
             Pruning = new StudyPruning { FineTuneEpochs = 2 },
@@ -51,8 +54,8 @@ public sealed record StudySettings
         "paper" => new StudySettings
         {
             Name = "paper",
-            Data = new StudyData { Source = DataSettings.Synthetic, Normalization = "paper" },
-            Model = new StudyModel { Width = 1 },
+            Data = new StudyData { Source = DataSettings.Synthetic },
+            Model = new ModelSettings { Width = 1, Normalization = "paper" },
             Training = new TrainingRecipe(),
             Attack = new PgdSettings(),
             Pruning = new StudyPruning(),
@@ -63,34 +66,49 @@ public sealed record StudySettings
         {
             Name = "tiny",
             Data = new StudyData { SyntheticClasses = 2, SyntheticTrainImages = 32, SyntheticTestImages = 16 },
-            Model = new StudyModel { Width = 0.0625 },
+            Model = new ModelSettings { Width = 0.0625 },
             Training = new TrainingRecipe { Epochs = 1, BatchSize = 16 },
             Attack = new PgdSettings { Epsilon = 0.01, Iterations = 2 },
             Pruning = new StudyPruning { FineTuneEpochs = 1 },
-            Explanations = new StudyExplanations { Images = 8, IgSteps = 4, SgSamples = 2, FigureImages = 2 },
-            Metrics = new StudyMetrics { RoadPercentages = [25, 50, 75] },
+            Explanations = new StudyExplanations { Images = 8, IgSteps = 4, SgSamples = 2, FigureSgSamples = 3, FigureImages = 2 },
+            Metrics = DefaultMetrics(("road", new RoadSettings { Percentages = [25, 50, 75] })),
         },
         _ => throw new SalientException($"Unknown study preset '{name}'; use one of: {string.Join(", ", PresetNames)}."),
     };
 
+    /// <summary>Every metric with its default settings, except the ones given.</summary>
+    public static Dictionary<string, JsonObject> DefaultMetrics(params (string Name, object Settings)[] overrides) =>
+        ExplanationMetrics.All.ToDictionary(m => m.Name, m => ExplanationMetrics.WriteSettings(
+            overrides.FirstOrDefault(o => o.Name == m.Name).Settings ?? m.DefaultSettings()));
+
+    /// <summary>The study's metrics with their settings read and validated, in the registry's order.</summary>
+    public IReadOnlyList<MetricChoice> MetricChoices() =>
+        ExplanationMetrics.All.Where(m => Metrics.ContainsKey(m.Name))
+            .Select(m => new MetricChoice(m, ExplanationMetrics.ReadSettings(m, Metrics[m.Name]))).ToList();
+
     public void Validate()
     {
         if (Seeds.Length == 0) throw new SalientException("The study needs at least one seed (setting 'seeds').");
+        if (Seeds.Distinct().Count() != Seeds.Length) throw new SalientException($"The setting 'seeds' lists a seed twice ([{string.Join(", ", Seeds)}]); give each seed once.");
         foreach (var s in Strategies)
             if (s is not ("natural" or "adversarial")) throw new SalientException($"Unknown strategy '{s}' in 'strategies'; use natural and/or adversarial.");
         if (PruningMethods.Length > 0 && !Strategies.Contains("natural") && PruningFlows.Any(f => f != "pre"))
             throw new SalientException("Post-train pruning flows start from the natural model; add 'natural' to 'strategies' or keep only the 'pre' flow.");
         foreach (var m in PruningMethods) PruningSettings.ParseMethod(m);
         foreach (var f in PruningFlows) PruningFlowSettings.ParseFlow(f);
-        foreach (var m in Explanations.Methods)
-            if (!AttributionMethods.Names.Contains(m)) throw new SalientException($"Unknown explanation method '{m}' in 'explanations.methods'; use vg, ig and/or sg.");
-        if (Explanations.Images < 1) throw new SalientException($"'explanations.images' must be at least 1, got {Explanations.Images}.");
+        Explanations.Validate();
+        Model.Validate();
+        if (PruningMethods.Length > 0 && PruningFlows.Select(PruningFlowSettings.ParseFlow).Contains(PruningFlow.PostFineTune) && Pruning.FineTuneEpochs < 1)
+            throw new SalientException($"'pruning.fineTuneEpochs' is {Pruning.FineTuneEpochs} but the post-ft flow fine-tunes; give at least 1 epoch (the paper: 50) or drop 'post-ft' from 'pruningFlows'.");
+        foreach (var name in Metrics.Keys)
+            if (!ExplanationMetrics.Names.Contains(name))
+                throw new SalientException($"Unknown metric '{name}' in 'metrics'; use any of: {string.Join(", ", ExplanationMetrics.Names)}.");
+        MetricChoices();
         Training.Validate();
         Attack.Validate();
         Pruning.For(PruningMethod.L1Unstructured).Validate();
         Pruning.For(PruningMethod.GlobalUnstructured).Validate();
         Pruning.For(PruningMethod.LayeredStructured).Validate();
-        Metrics.Road.Validate();
     }
 
     internal static readonly JsonSerializerOptions Json = new()
@@ -139,8 +157,6 @@ public sealed record StudyData
     public int SyntheticTestImages { get; init; } = 1075;
     public int SyntheticClasses { get; init; } = 43;
     public string SyntheticDifficulty { get; init; } = "standard";
-    /// <summary>"data" (train-split mean/std) or "paper" (the reference constants).</summary>
-    public string Normalization { get; init; } = "data";
 
     public DataSettings ToDataSettings() => new()
     {
@@ -151,14 +167,6 @@ public sealed record StudyData
         SyntheticClasses = SyntheticClasses,
         SyntheticDifficulty = SyntheticDifficulty,
     };
-}
-
-public sealed record StudyModel
-{
-    public string Architecture { get; init; } = "vgg16";
-    public double Width { get; init; } = 1;
-    public string Stem { get; init; } = "imagenet";
-    public bool BatchNorm { get; init; }
 }
 
 public sealed record StudyPruning
@@ -185,25 +193,43 @@ public sealed record StudyExplanations
     public int IgSteps { get; init; } = 50;
     public QuadratureRule IgRule { get; init; } = QuadratureRule.GaussLegendre;
     public BaselineKind IgBaseline { get; init; } = BaselineKind.Black;
-    public int SgSamples { get; init; } = 10;
-    public double SgSigma { get; init; } = 0.15;
-    /// <summary>Images shown in the saliency grids.</summary>
+    /// <summary>SG noise samples of the maps that are scored (the reference notebooks: 10).</summary>
+    public int SgSamples { get; init; } = SmoothGradSettings.SamplesForMetrics;
+    /// <summary>SG noise samples of the maps in the saliency figures (SPEC.md §4: 50).</summary>
+    public int FigureSgSamples { get; init; } = SmoothGradSettings.SamplesForFigures;
+    public double SgSigma { get; init; } = new SmoothGradSettings().Sigma;
+    /// <summary>Images shown in the saliency grids (the first ones of the explained images).</summary>
     public int FigureImages { get; init; } = 4;
     public int BatchSize { get; init; } = AttributionSettings.DefaultBatchSize;
 
-    public AttributionSettings ToAttributionSettings(long seed) => new()
+    public void Validate()
+    {
+        foreach (var m in Methods)
+            if (!AttributionMethods.Names.Contains(m)) throw new SalientException($"Unknown explanation method '{m}' in 'explanations.methods'; use vg, ig and/or sg.");
+        if (Methods.Distinct().Count() != Methods.Length) throw new SalientException("'explanations.methods' lists a method twice; give each once.");
+        if (Images < 1) throw new SalientException($"'explanations.images' must be at least 1, got {Images}.");
+        if (FigureImages < 0 || FigureImages > Images)
+            throw new SalientException($"'explanations.figureImages' is {FigureImages}; give a number from 0 to 'explanations.images' ({Images}).");
+        if (IgSteps < 1) throw new SalientException($"'explanations.igSteps' must be at least 1, got {IgSteps} (the paper: 50).");
+        if (SgSamples < 1) throw new SalientException($"'explanations.sgSamples' must be at least 1, got {SgSamples} (the paper: 10 for metrics).");
+        if (FigureSgSamples < 1) throw new SalientException($"'explanations.figureSgSamples' must be at least 1, got {FigureSgSamples} (the paper: 50 for figures).");
+        if (!(SgSigma >= 0) || double.IsInfinity(SgSigma)) throw new SalientException($"'explanations.sgSigma' must be a finite number ≥ 0, got {SgSigma} (the paper: 0.15).");
+        if (BatchSize < 1) throw new SalientException($"'explanations.batchSize' must be at least 1, got {BatchSize}.");
+    }
+
+    /// <summary>The settings one method's maps depend on (a change reruns that method's cells only).</summary>
+    public object MethodSettings(string method, bool forFigures = false) => method switch
+    {
+        "ig" => new IntegratedGradientsSettings { Steps = IgSteps, Rule = IgRule, Baseline = IgBaseline },
+        "sg" => new SmoothGradSettings { Sigma = SgSigma, Samples = forFigures ? FigureSgSamples : SgSamples },
+        _ => "vg",
+    };
+
+    /// <summary>The attribution settings of a cell; SG's noise is seeded by the study seed.</summary>
+    public AttributionSettings ToAttributionSettings(long seed, bool forFigures = false) => new()
     {
         BatchSize = BatchSize,
-        IntegratedGradients = new IntegratedGradientsSettings { Steps = IgSteps, Rule = IgRule, Baseline = IgBaseline },
-        SmoothGrad = new SmoothGradSettings { Sigma = SgSigma, Samples = SgSamples, Seed = seed },
+        IntegratedGradients = (IntegratedGradientsSettings)MethodSettings("ig"),
+        SmoothGrad = (SmoothGradSettings)MethodSettings("sg", forFigures) with { Seed = seed },
     };
-}
-
-public sealed record StudyMetrics
-{
-    public double[] RoadPercentages { get; init; } = [10, 20, 30, 40, 50, 60, 70, 80, 90];
-    public double RoadNoise { get; init; } = NoisyLinearImputation.DefaultNoiseStd;
-
-    [JsonIgnore]
-    public RoadOptions Road => new() { Percentages = RoadPercentages, NoiseStd = RoadNoise };
 }

@@ -198,7 +198,7 @@ public class AttributionTests
     {
         var attributions = tensor(new float[] { 1, -2, 3, -4, -5, 1, 0.5f, -1 }).view(1, 2, 2, 2);
         Assert.Equal(new float[] { -4, -1, 3.5f, -5 }, SaliencyMap.Reduce(attributions).data<float>().ToArray());
-        Assert.Equal(new float[] { 0, 0, 3.5f, 0 }, SaliencyMap.Reduce(attributions, clipNegatives: true).data<float>().ToArray());
+        Assert.Equal(new float[] { 0, 0, 3.5f, 0 }, SaliencyMap.ForDisplay(SaliencyMap.Reduce(attributions)).data<float>().ToArray());
         Assert.Equal(new long[] { 1, 2, 2 }, SaliencyMap.Reduce(attributions).shape);
     }
 

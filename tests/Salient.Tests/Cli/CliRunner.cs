@@ -1,4 +1,5 @@
 using Salient.Cli;
+using Spectre.Console;
 
 namespace Salient.Tests.Cli;
 
@@ -14,10 +15,13 @@ public static class CliRunner
     {
         lock (Gate)
         {
-            var (oldOut, oldErr) = (Console.Out, Console.Error);
+            var (oldOut, oldErr, oldAnsi) = (Console.Out, Console.Error, AnsiConsole.Console);
             var (o, e) = (new StringWriter(), new StringWriter());
             Console.SetOut(o);
             Console.SetError(e);
+            // Spectre's console binds to the stdout it first saw: give it the captured one too, as wide as a redirected run's.
+            AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(o), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+            AnsiConsole.Console.Profile.Width = 160;
             try
             {
                 int exit = CommandRunner.Run(SalientCli.BuildRoot(), args);
@@ -27,6 +31,7 @@ public static class CliRunner
             {
                 Console.SetOut(oldOut);
                 Console.SetError(oldErr);
+                AnsiConsole.Console = oldAnsi;
             }
         }
     }

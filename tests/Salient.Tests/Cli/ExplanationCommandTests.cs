@@ -9,12 +9,12 @@ namespace Salient.Tests.Cli;
 [Collection("Console")]
 public class ExplanationCommandTests
 {
-    private static string TinyCheckpoint(TempFolder temp)
+    private static string TinyCheckpoint(TempFolder temp, int classes = 43)
     {
         random.manual_seed(3);
-        using var model = ModelFactory.Create(new ModelSpec { Width = 0.0625, NumClasses = 43 });
+        using var model = ModelFactory.Create(new ModelSpec { Width = 0.0625, NumClasses = classes });
         var path = temp["m.safetensors"];
-        Checkpoint.Save(path, model, Salient.Data.SyntheticSigns.ClassNames);
+        Checkpoint.Save(path, model, Salient.Data.SyntheticSigns.ClassNames.Take(classes).ToList());
         return path;
     }
 
@@ -100,20 +100,32 @@ public class ExplanationCommandTests
     public void EvaluateExplanationsPrintsAndWritesEveryMetric()
     {
         using var temp = new TempFolder();
-        var ckpt = TinyCheckpoint(temp);
+        // Two classes: even an untrained model classifies some images correctly, so the map metrics have work.
+        var ckpt = TinyCheckpoint(temp, classes: 2);
         var (exit, output, err) = CliRunner.Run("evaluate-explanations", "--checkpoint", ckpt, "--method", "ig", "--ig-steps", "4", "--limit", "12",
-            "--synthetic-train", "43", "--synthetic-test", "43", "--percentages", "30,60", "--out", temp["ev"]);
+            "--synthetic-classes", "2", "--synthetic-train", "12", "--synthetic-test", "12", "--set", "road.percentages=30,60", "--out", temp["ev"]);
         Assert.True(exit == 0, err);
         Assert.Contains("Method: ig; images: 12", output);
-        Assert.Contains("Gradient norm:", output);
         var summary = File.ReadAllLines(temp["ev/summary.csv"]);
-        Assert.StartsWith("method,images,accuracy,gini_mean", summary[0]);
-        Assert.StartsWith("ig,12,", summary[1]);
-        Assert.Equal(13, File.ReadAllLines(temp["ev/grad-norm.csv"]).Length);
+        Assert.Equal("method,metric,score,mean,ci_low,ci_high,images", summary[0]);
+        Assert.Equal(["ig,gini,gini", "ig,road,morf-area", "ig,road,lerf-area", "ig,grad-norm,grad-norm"], summary.Skip(1).Select(l => string.Join(",", l.Split(',')[..3])));
+        // Every image has a gradient norm; the map metrics score the correctly classified ones only.
+        var scores = File.ReadAllLines(temp["ev/scores.csv"]).Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(12, scores.Count(r => r[3] == "grad-norm"));
+        Assert.All(scores.Where(r => r[3] == "gini"), r => Assert.Equal(r[1], r[2]));
+        var roadKeys = File.ReadAllLines(temp["ev/road-details.csv"]).Skip(1).Select(l => l.Split(',')[0]).Order();
+        Assert.Equal(["lerf@30", "lerf@60", "morf@30", "morf@60"], roadKeys);
+        Assert.Contains("40% removed", output); // LeRF at 60 keeps 60%, removes 40%
 
-        (exit, _, err) = CliRunner.Run("evaluate-explanations", "--checkpoint", ckpt, "--method", "vg", "--percentages", "0,50",
-            "--synthetic-train", "43", "--synthetic-test", "43");
+        (exit, _, err) = CliRunner.Run("evaluate-explanations", "--checkpoint", ckpt, "--method", "vg", "--set", "road.percentages=0,50",
+            "--synthetic-classes", "2");
         Assert.Equal(2, exit);
         Assert.Contains("ROAD percentage 0 is out of range", err);
+        (exit, _, err) = CliRunner.Run("evaluate-explanations", "--checkpoint", ckpt, "--method", "vg", "--set", "road.bogus=1");
+        Assert.Equal(2, exit);
+        Assert.Contains("has no setting 'bogus'; its settings are: percentages, noise", err);
+        (exit, _, err) = CliRunner.Run("evaluate-explanations", "--checkpoint", ckpt, "--method", "vg", "--metrics", "gini,lime");
+        Assert.Equal(2, exit);
+        Assert.Contains("Unknown metric 'lime'", err);
     }
 }

@@ -117,26 +117,4 @@ public class RoadTests
         topHalf[0, 0, ..4] = tensor(true);
         Assert.False(a.eq(topHalf).all().item<bool>());
     }
-
-    [Fact]
-    public void ThePercentagesCurveWritesAsCsv()
-    {
-        var result = new RoadResult([10, 50], [0.75, 0.25], [1, 0.5], 5, [0, 3],
-            new[,] { { true, false }, { true, true } }, new[,] { { true, true }, { false, true } });
-        Assert.Equal("percentage,morf_accuracy,lerf_accuracy\n10,0.75,1\n50,0.25,0.5\narea,0.5,0.75\n", RoadCsv.Curve(result));
-        Assert.Equal(
-            "image,order,percentage,correct\n0,MoRF,10,1\n0,MoRF,50,0\n3,MoRF,10,1\n3,MoRF,50,1\n" +
-            "0,LeRF,10,1\n0,LeRF,50,1\n3,LeRF,10,0\n3,LeRF,50,1\n", RoadCsv.Outcomes(result));
-
-        var directory = Directory.CreateTempSubdirectory("salient-road-");
-        try
-        {
-            string curve = Path.Combine(directory.FullName, "out", "road.csv"), outcomes = Path.Combine(directory.FullName, "out", "road_images.csv");
-            RoadCsv.Write(result, curve, outcomes);
-            Assert.Equal(RoadCsv.Curve(result), File.ReadAllText(curve));
-            Assert.Equal(RoadCsv.Outcomes(result), File.ReadAllText(outcomes));
-            Assert.Equal(2, Directory.GetFiles(Path.Combine(directory.FullName, "out")).Length);
-        }
-        finally { directory.Delete(recursive: true); }
-    }
 }

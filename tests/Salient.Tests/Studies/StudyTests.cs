@@ -1,11 +1,21 @@
+using System.Globalization;
+using Salient.Attribution;
+using Salient.Evaluation.Metrics;
+using Salient.Models;
 using Salient.Reporting;
 using Salient.Studies;
+using static TorchSharp.torch;
 
 namespace Salient.Tests.Studies;
 
 public class StudyTests
 {
     private static readonly StudySettings Tiny = StudySettings.Preset("tiny");
+    // Per model: train, grad-norm, and per method explain + gini + road; plus the data cell.
+    private const int TinyCells = 1 + 11 * (2 + 3 * 3);
+
+    private static IReadOnlyList<ReportTable> Tables(string folder) => StudyReport.Read(folder).Tables;
+    private static ReportTable Table(string folder, string file) => Tables(folder).Single(t => t.File == file);
 
     [Fact]
     public void TinyStudyRunsEndToEndAndReportsEveryTableAndFigure()
@@ -13,12 +23,13 @@ public class StudyTests
         using var temp = new TempFolder();
         var outcome = new StudyRunner(Tiny, temp.Path).Run();
         Assert.Empty(outcome.Failed);
-        // 11 models × (train + gradient norms + 3 methods).
-        Assert.Equal(11 * 5, outcome.Computed.Count);
+        Assert.Equal(TinyCells, outcome.Computed.Count);
+        Assert.Equal(TinyCells, Directory.GetFiles(Path.Combine(temp.Path, StudyPlan.CellsFolder), "*.json").Length);
 
         var index = StudyReport.Write(temp.Path);
         var report = Path.GetDirectoryName(index)!;
-        foreach (var file in new[] { "accuracy", "gini", "gini-difference-vg", "gini-difference-ig", "gini-difference-sg", "road-morf", "road-lerf" })
+        foreach (var file in new[] { "accuracy", "gini", "gini-difference-vg", "gini-difference-ig", "gini-difference-sg", "morf-area", "lerf-area-difference-sg",
+                     "road-morf", "road-lerf", "grad-norm", "grad-norm-difference" })
         {
             Assert.True(File.Exists(Path.Combine(report, file + ".md")), file);
             Assert.True(File.Exists(Path.Combine(report, file + ".csv")), file);
@@ -26,14 +37,15 @@ public class StudyTests
         foreach (var method in new[] { "vg", "ig", "sg" })
             foreach (var order in new[] { "morf", "lerf" })
                 Assert.True(new FileInfo(Path.Combine(report, $"road-{order}-{method}.png")).Length > 1000);
+        Assert.True(File.Exists(Path.Combine(report, "training-loss.png")));
         Assert.True(File.Exists(Path.Combine(report, "saliency-0.png")));
 
         var accuracy = File.ReadAllLines(Path.Combine(report, "accuracy.csv"));
         Assert.Equal(1 + 11, accuracy.Length);
         Assert.StartsWith("Nat,Nat,–,", accuracy[1]);
         var html = File.ReadAllText(index);
-        Assert.Contains("Gini difference to the natural model", html);
-        Assert.Equal(6 + 2, html.Split("data:image/png;base64,").Length - 1); // 6 ROAD plots + 2 saliency grids
+        Assert.Contains("Gini index difference to the natural model", html);
+        Assert.Equal(6 + 2 + 2, html.Split("data:image/png;base64,").Length - 1); // 6 ROAD plots, 2 training curves, 2 saliency grids
         var ginis = File.ReadAllLines(Path.Combine(report, "gini-difference-vg.csv"));
         Assert.Equal([",Pre,Post-FT,Post-noFT", "Adv,"], [ginis[0], ginis[1][..4]]);
     }
@@ -43,31 +55,155 @@ public class StudyTests
     {
         using var temp = new TempFolder();
         using var stop = new CancellationTokenSource();
-        var finished = new HashSet<string>();
-        var runner = new StudyRunner(Tiny, temp.Path, new Progress(p => { if (p.CellsDone >= 4) stop.Cancel(); }), stop.Token);
+        var runner = new StudyRunner(Tiny, temp.Path, new Progress(p => { if (p.CellsDone >= 5) stop.Cancel(); }), stop.Token);
         Assert.Throws<OperationCanceledException>(() => runner.Run());
 
         var outcome = new StudyRunner(Tiny, temp.Path).Run();
         Assert.Empty(outcome.Failed);
-        Assert.Equal(4, outcome.Cached.Count);
-        Assert.Equal(["train/Nat/s0", "train/Adv/s0", "train/L1-Pre/s0", "train/L1-Post-noFT/s0"], outcome.Cached);
-        Assert.Equal(11 * 5 - 4, outcome.Computed.Count);
+        Assert.Equal(["data", "train/Nat/s0", "train/Adv/s0", "train/L1-Pre/s0", "train/L1-Post-noFT/s0"], outcome.Cached);
+        Assert.Equal(TinyCells - 5, outcome.Computed.Count);
     }
 
     [Fact]
-    public void ChangingAMetricSettingRerunsOnlyTheExplanationCells()
+    public void ChangingAMetricSettingRerunsOnlyThatMetricsCells()
     {
         using var temp = new TempFolder();
         new StudyRunner(Tiny, temp.Path).Run();
-        var changed = Tiny with { Metrics = Tiny.Metrics with { RoadPercentages = [20, 60] } };
+        var changed = Tiny with { Metrics = StudySettings.DefaultMetrics(("road", new RoadSettings { Percentages = [20, 60] })) };
         var outcome = new StudyRunner(changed, temp.Path).Run();
         Assert.Empty(outcome.Failed);
-        Assert.All(outcome.Computed, c => Assert.StartsWith("explain/", c));
+        Assert.All(outcome.Computed, c => Assert.StartsWith("metric/road/", c));
         Assert.Equal(11 * 3, outcome.Computed.Count);
-        Assert.Equal(11 * 2, outcome.Cached.Count);
-        using var store = new ResultStore(Path.Combine(temp.Path, StudyRunner.DatabaseFile));
-        var percentages = store.Query("SELECT DISTINCT percentage FROM road ORDER BY percentage", r => r.GetDouble(0));
-        Assert.Equal([20.0, 60.0], percentages);
+        var morf = Table(temp.Path, "road-morf");
+        Assert.Equal(["model", "method", "20% removed", "60% removed", "area"], morf.Header);
+    }
+
+    [Fact]
+    public void ChangingOneMethodsSettingRerunsOnlyThatMethodsCells()
+    {
+        using var temp = new TempFolder();
+        new StudyRunner(Tiny, temp.Path).Run();
+        var changed = Tiny with { Explanations = Tiny.Explanations with { SgSigma = 0.3 } };
+        var outcome = new StudyRunner(changed, temp.Path).Run();
+        Assert.Empty(outcome.Failed);
+        Assert.All(outcome.Computed, c => Assert.Contains("/sg/", c));
+        Assert.Equal(11 * 3, outcome.Computed.Count); // explain, gini and road of SG for every model
+    }
+
+    [Fact]
+    public void TablesShowOnlyTheCellsOfTheCurrentSettings()
+    {
+        using var temp = new TempFolder();
+        var two = Tiny with { Seeds = [0, 1], Strategies = ["natural"], PruningMethods = [], Explanations = Tiny.Explanations with { Methods = ["vg"] } };
+        new StudyRunner(two, temp.Path).Run();
+        var bothSeeds = Table(temp.Path, "accuracy").Rows.Single()[3];
+        Assert.Contains("±", bothSeeds);
+
+        // Seed 1 is dropped: its rows stay in the store but reach no table; the interval is now over images.
+        var one = two with { Seeds = [0] };
+        var outcome = new StudyRunner(one, temp.Path).Run();
+        Assert.Empty(outcome.Computed);
+        var contents = StudyReport.Read(temp.Path);
+        using var store = new ResultStore(temp.Path);
+        var seed0 = store.Query("SELECT accuracy, total FROM accuracy WHERE seed = 0", r => (Acc: r.GetDouble(0), N: r.GetInt64(1))).Single();
+        var halfWidth = Salient.Evaluation.MeanEstimate.Of(Enumerable.Range(0, (int)seed0.N).Select(i => i < Math.Round(seed0.Acc * seed0.N) ? 1.0 : 0.0).ToList()).HalfWidth;
+        Assert.Equal(ReportNumbers.MeanCi(seed0.Acc, halfWidth), contents.Tables.Single(t => t.File == "accuracy").Rows.Single()[3]);
+        Assert.Empty(contents.Missing);
+    }
+
+    [Fact]
+    public void ACellWhoseRerunFailedShowsItsReasonAndNotItsOldRows()
+    {
+        using var temp = new TempFolder();
+        var settings = Tiny with { Strategies = ["natural"], PruningMethods = [] };
+        new StudyRunner(settings, temp.Path).Run();
+        Assert.NotEqual("–", Table(temp.Path, "gini").Rows.Single()[2]); // Nat, IG
+
+        // More IG steps rerun the IG cells; the model file they need is damaged, so they fail.
+        var plan = StudyPlan.Build(settings);
+        File.WriteAllText(Path.Combine(temp.Path, plan.Get("train/Nat/s0").Artefact!), "not a checkpoint");
+        var changed = settings with { Explanations = settings.Explanations with { IgSteps = 6 } };
+        var outcome = new StudyRunner(changed, temp.Path).Run();
+        Assert.Contains(outcome.Failed, f => f.Cell == "explain/Nat/ig/s0");
+        Assert.Contains(outcome.Failed, f => f.Cell == "metric/gini/Nat/ig/s0" && f.Error.Contains("explain/Nat/ig/s0"));
+
+        var contents = StudyReport.Read(temp.Path);
+        var gini = contents.Tables.Single(t => t.File == "gini");
+        Assert.Equal(["model", "VG", "IG", "SG"], gini.Header);
+        Assert.Equal("–", gini.Rows.Single()[2]);
+        Assert.NotEqual("–", gini.Rows.Single()[1]);
+        var failed = contents.Missing.Single(m => m.Cell.Id == "explain/Nat/ig/s0");
+        Assert.Equal(CellOutcome.Failed, failed.Status);
+        Assert.Contains("not a checkpoint", File.ReadAllText(Path.Combine(temp.Path, plan.Get("train/Nat/s0").Artefact!)));
+        Assert.False(string.IsNullOrEmpty(failed.Error));
+        Assert.Equal("skipped", contents.Missing.Single(m => m.Cell.Id == "metric/road/Nat/ig/s0").Status);
+    }
+
+    [Fact]
+    public void SaliencyFiguresUseSmoothGradWithTheFigureSampleCount()
+    {
+        using var temp = new TempFolder();
+        var settings = Tiny with { Strategies = ["natural"], PruningMethods = [], Explanations = Tiny.Explanations with { Methods = ["sg"] }, Metrics = [] };
+        new StudyRunner(settings, temp.Path).Run();
+        var plan = StudyPlan.Build(settings);
+        using var store = new ResultStore(temp.Path);
+        store.Current(plan);
+        var stored = store.Query("SELECT map FROM figure_maps JOIN current USING(cell) WHERE image = 0", r => (byte[])r[0]).Single();
+        var figure = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(stored).ToArray();
+
+        using var ckpt = Checkpoint.Load(Path.Combine(temp.Path, plan.Get("train/Nat/s0").Artefact!));
+        using var data = Salient.Data.DataSource.Open(settings.Data.ToDataSettings());
+        using var images = data.Test.EvenlySpaced(settings.Explanations.Images);
+        float[] Map(bool forFigures)
+        {
+            using var sg = (SmoothGrad)AttributionMethods.Create("sg", settings.Explanations.ToAttributionSettings(0, forFigures));
+            using var labels = images.LabelTensor();
+            return SaliencyMap.Reduce(sg.Attribute(ckpt.Model, images.Images.narrow(0, 0, 2), labels.narrow(0, 0, 2)))[0].contiguous().data<float>().ToArray();
+        }
+        Assert.Equal(Map(forFigures: true), figure);
+        Assert.NotEqual(Map(forFigures: false), figure);
+    }
+
+    [Fact]
+    public void LerfColumnsAreTheShareRemovedLeastRelevantFirst()
+    {
+        using var temp = new TempFolder();
+        var settings = Tiny with { Strategies = ["natural"], PruningMethods = [], Explanations = Tiny.Explanations with { Methods = ["vg"] } };
+        new StudyRunner(settings, temp.Path).Run();
+        var lerf = Table(temp.Path, "road-lerf");
+        Assert.Equal(["model", "method", "25% removed", "50% removed", "75% removed", "area"], lerf.Header);
+        using var store = new ResultStore(temp.Path);
+        // LeRF at p = 25 keeps the top 25% and removes 75%: that is the last column.
+        var keep25 = store.Query("SELECT AVG(value) FROM scores WHERE metric = 'road' AND key = 'lerf@25'", r => r.GetDouble(0)).Single();
+        Assert.Equal(keep25.ToString("F3", CultureInfo.InvariantCulture), lerf.Rows.Single()[4]);
+        Assert.Contains("least relevant", lerf.Title);
+    }
+
+    [Fact]
+    public void CellsRunOneByOneElsewhereGiveTheSameTablesBitForBit()
+    {
+        using var local = new TempFolder();
+        using var separate = new TempFolder();
+        var settings = Tiny with { Strategies = ["natural"], PruningMethods = ["layered"], PruningFlows = ["post-ft"], Explanations = Tiny.Explanations with { Methods = ["vg", "ig"] } };
+        new StudyRunner(settings, local.Path).Run();
+
+        // As a worker process or a cluster job would: each cell by itself, with a fresh runner, writing only its outcome file.
+        var plan = StudyPlan.Build(settings);
+        foreach (var cell in plan.Cells)
+        {
+            using var runner = new CellRunner(plan, separate.Path);
+            Assert.Equal(CellOutcome.Done, runner.Run(cell).Status);
+        }
+        AtomicFile.WriteAllText(Path.Combine(separate.Path, StudyRunner.SettingsFile), settings.ToJson());
+        Assert.False(File.Exists(Path.Combine(separate.Path, ResultStore.FileName)));
+        var expected = Tables(local.Path).Select(t => t.ToCsv()).ToList();
+        Assert.Equal(expected, Tables(separate.Path).Select(t => t.ToCsv()).ToList());
+
+        // And the store is only a cache of the outcome files: deleting it loses nothing.
+        File.Delete(Path.Combine(local.Path, ResultStore.FileName));
+        Assert.Equal(expected, Tables(local.Path).Select(t => t.ToCsv()).ToList());
+        var outcome = new StudyRunner(settings, local.Path).Run();
+        Assert.Empty(outcome.Computed);
     }
 
     [Fact]
@@ -84,6 +220,39 @@ public class StudyTests
         Assert.Contains("--write-settings", missing.Message);
     }
 
+    public static TheoryData<string, string> BadSettings => new()
+    {
+        { "igSteps", "'explanations.igSteps'" },
+        { "sgSamples", "'explanations.sgSamples'" },
+        { "figureSgSamples", "'explanations.figureSgSamples'" },
+        { "sgSigma", "'explanations.sgSigma'" },
+        { "figureImages", "'explanations.figureImages'" },
+        { "fineTuneEpochs", "'pruning.fineTuneEpochs'" },
+        { "roadPercentages", "ROAD percentage 120" },
+        { "metric", "Unknown metric 'lime'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSettings))]
+    public void EveryBadSettingIsOneSentenceBeforeAnyWork(string setting, string expected)
+    {
+        var bad = setting switch
+        {
+            "igSteps" => Tiny with { Explanations = Tiny.Explanations with { IgSteps = 0 } },
+            "sgSamples" => Tiny with { Explanations = Tiny.Explanations with { SgSamples = 0 } },
+            "figureSgSamples" => Tiny with { Explanations = Tiny.Explanations with { FigureSgSamples = 0 } },
+            "sgSigma" => Tiny with { Explanations = Tiny.Explanations with { SgSigma = double.NaN } },
+            "figureImages" => Tiny with { Explanations = Tiny.Explanations with { FigureImages = 100 } },
+            "fineTuneEpochs" => Tiny with { Pruning = Tiny.Pruning with { FineTuneEpochs = 0 } },
+            "roadPercentages" => Tiny with { Metrics = StudySettings.DefaultMetrics(("road", new RoadSettings { Percentages = [10, 120] })) },
+            _ => Tiny with { Metrics = new() { ["lime"] = new() } },
+        };
+        using var temp = new TempFolder();
+        var e = Assert.Throws<SalientException>(() => new StudyRunner(bad, temp.Path).Run());
+        Assert.Contains(expected, e.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(temp.Path));
+    }
+
     [Fact]
     public void SeveralSeedsGiveAnIntervalOverSeeds()
     {
@@ -91,15 +260,14 @@ public class StudyTests
         var settings = Tiny with { Seeds = [0, 1], Strategies = ["natural"], PruningMethods = [], Explanations = Tiny.Explanations with { Methods = ["vg"] } };
         var outcome = new StudyRunner(settings, temp.Path).Run();
         Assert.Empty(outcome.Failed);
-        Assert.Equal(2 * 3, outcome.Computed.Count); // per seed: train, gradient norms, VG
-        using var store = new ResultStore(Path.Combine(temp.Path, StudyRunner.DatabaseFile));
-        var accuracy = StudyReport.Tables(store).Single(t => t.File == "accuracy");
-        var cell = accuracy.Rows.Single()[3];
+        Assert.Equal(1 + 2 * (2 + 3), outcome.Computed.Count); // data; per seed: train, grad-norm, VG explain, gini, road
+        var cell = Table(temp.Path, "accuracy").Rows.Single()[3];
+        using var store = new ResultStore(temp.Path);
         var perSeed = store.Query("SELECT accuracy FROM accuracy ORDER BY seed", r => r.GetDouble(0));
         Assert.Equal(2, perSeed.Count);
         // Mean of the two seeds' accuracies, ± the t-interval half-width over 2 values (t = 12.706).
         double mean = perSeed.Average(), half = 12.706204736 * Math.Abs(perSeed[0] - perSeed[1]) / 2;
-        Assert.Equal($"{mean:F4} ± {half:F4}".Replace(",", "."), cell);
+        Assert.Equal(ReportNumbers.MeanCi(mean, half), cell);
     }
 
     private sealed class Progress(Action<StudyProgress> report) : IProgress<StudyProgress>

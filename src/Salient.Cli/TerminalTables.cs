@@ -1,0 +1,54 @@
+using Salient.Reporting;
+using Spectre.Console;
+
+namespace Salient.Cli;
+
+/// <summary>
+/// Prints report tables in the terminal so that no number is ever split across lines: columns never
+/// wrap, and a table wider than the terminal is printed in parts, each repeating the label columns.
+/// </summary>
+public static class TerminalTables
+{
+    public static void Write(ReportTable table, IAnsiConsole? console = null)
+    {
+        console ??= AnsiConsole.Console;
+        // Redirected output (a file, a pipe) has no terminal width: lay tables out for 160 columns.
+        if (console == AnsiConsole.Console && Console.IsOutputRedirected && console.Profile.Width < 160) console.Profile.Width = 160;
+        int available = Math.Max(40, console.Profile.Width);
+        int[] widths = Enumerable.Range(0, table.Header.Length)
+            .Select(c => table.Rows.Select(r => c < r.Length ? r[c].Length : 0).Append(table.Header[c].Length).Max()).ToArray();
+        // Label columns: the leading columns that are not numbers (model, method, ...), repeated in every part.
+        int labels = 0;
+        while (labels < table.Header.Length - 1 && table.Rows.All(r => !LooksNumeric(r[labels]))) labels++;
+        labels = Math.Max(1, labels);
+        const int border = 3; // "│ " before a cell and the space after it
+        var parts = new List<List<int>>();
+        var part = new List<int>();
+        int used = widths.Take(labels).Sum(w => w + border) + 1;
+        for (int c = labels; c < widths.Length; c++)
+        {
+            if (part.Count > 0 && used + widths[c] + border > available)
+            {
+                parts.Add(part);
+                part = [];
+                used = widths.Take(labels).Sum(w => w + border) + 1;
+            }
+            part.Add(c);
+            used += widths[c] + border;
+        }
+        parts.Add(part);
+
+        for (int p = 0; p < parts.Count; p++)
+        {
+            var columns = Enumerable.Range(0, labels).Concat(parts[p]).ToList();
+            var title = parts.Count > 1 ? $"{table.Title} ({p + 1}/{parts.Count})" : table.Title;
+            var t = new Table { Title = new TableTitle(Markup.Escape(title)) };
+            foreach (var c in columns) t.AddColumn(new TableColumn(Markup.Escape(table.Header[c])).NoWrap());
+            foreach (var r in table.Rows) t.AddRow(columns.Select(c => Markup.Escape(c < r.Length ? r[c] : "")).ToArray());
+            console.Write(t);
+        }
+    }
+
+    private static bool LooksNumeric(string cell) =>
+        cell.Length > 0 && (char.IsDigit(cell[0]) || (cell[0] is '-' or '–' or '+' && (cell.Length == 1 || char.IsDigit(cell[1]))));
+}

@@ -1,0 +1,68 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Salient.Evaluation;
+
+namespace Salient.Reporting;
+
+/// <summary>A titled grid of cells, rendered as Markdown, CSV, HTML and in the terminal.</summary>
+public sealed record ReportTable(string File, string Title, string Note, string[] Header, List<string[]> Rows)
+{
+    public string ToMarkdown()
+    {
+        var sb = new StringBuilder($"## {Title}\n\n{Note}\n\n| {string.Join(" | ", Header)} |\n|{string.Concat(Header.Select(_ => "---|"))}\n");
+        foreach (var r in Rows) sb.Append("| ").Append(string.Join(" | ", r)).Append(" |\n");
+        return sb.ToString();
+    }
+
+    public string ToCsv() => string.Join("\n", new[] { Header }.Concat(Rows).Select(r => string.Join(",", r.Select(ClassificationReport.CsvQuote)))) + "\n";
+
+    public string ToHtml()
+    {
+        var sb = new StringBuilder($"<h2>{WebUtility.HtmlEncode(Title)}</h2><p>{WebUtility.HtmlEncode(Note)}</p><table><tr>");
+        foreach (var h in Header) sb.Append("<th>").Append(WebUtility.HtmlEncode(h)).Append("</th>");
+        sb.Append("</tr>");
+        foreach (var r in Rows)
+        {
+            sb.Append("<tr>");
+            foreach (var c in r) sb.Append("<td>").Append(WebUtility.HtmlEncode(c)).Append("</td>");
+            sb.Append("</tr>");
+        }
+        return sb.Append("</table>").ToString();
+    }
+}
+
+/// <summary>A line plot: one series per model (the natural model drawn thicker).</summary>
+public sealed record LinePlot(string File, string Title, string XLabel, string YLabel, IReadOnlyList<(string Name, double[] X, double[] Y)> Series,
+    string? Emphasis = null, (double Low, double High)? YRange = null)
+{
+    public byte[] Png(int width = 720, int height = 460)
+    {
+        var plot = new ScottPlot.Plot();
+        foreach (var (name, x, y) in Series)
+        {
+            var line = plot.Add.Scatter(x, y);
+            line.LegendText = name;
+            if (name == Emphasis) line.LineWidth = 3;
+        }
+        plot.Title(Title);
+        plot.XLabel(XLabel);
+        plot.YLabel(YLabel);
+        if (YRange is { } r) plot.Axes.SetLimitsY(r.Low, r.High);
+        plot.ShowLegend(ScottPlot.Edge.Right);
+        return plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
+    }
+}
+
+/// <summary>Numbers as the tables print them: no more digits than the uncertainty supports.</summary>
+public static class ReportNumbers
+{
+    public static string Plain(double v, int digits = 4) => double.IsNaN(v) ? "–" : v.ToString("F" + digits, CultureInfo.InvariantCulture);
+
+    /// <summary>Digits after the point that show the half-width with two significant digits (1 to 6).</summary>
+    public static int DigitsFor(double halfWidth) =>
+        double.IsNaN(halfWidth) || halfWidth <= 0 ? 4 : Math.Clamp(1 - (int)Math.Floor(Math.Log10(halfWidth)), 1, 6);
+
+    public static string MeanCi(double mean, double halfWidth) =>
+        double.IsNaN(halfWidth) ? Plain(mean) : $"{Plain(mean, DigitsFor(halfWidth))} ± {Plain(halfWidth, DigitsFor(halfWidth))}";
+}
