@@ -17,7 +17,7 @@ public sealed partial record SlurmSettings
     /// </summary>
     public string TimeLimit { get; init; } = "1-00:00:00";
 
-    /// <summary>sbatch --cpus-per-task; a cell runs as many torch threads.</summary>
+    /// <summary>sbatch --cpus-per-task: the CPUs each job (one cell) gets.</summary>
     public int CpusPerTask { get; init; } = 4;
 
     /// <summary>sbatch --mem, memory per job: a number with K, M, G or T (Slurm reads a bare number as MB); empty: the cluster's default.</summary>
