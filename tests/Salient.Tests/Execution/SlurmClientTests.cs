@@ -204,6 +204,20 @@ public sealed class SlurmClientTests : IDisposable
     }
 
     [SlurmFact]
+    public void UnknownExtraOptionIsSbatchsOwnMessage()
+    {
+        using var folder = new TempFolder();
+        var bogus = new SlurmClient(TestCluster.Settings with { ExtraArguments = ["--no-such-option=1"] });
+        var e = Assert.Throws<SalientException>(() => bogus.Submit(new SlurmJobRequest
+        {
+            Name = "salient-test-bogus",
+            Command = ["/bin/true"],
+            OutputLog = folder["bogus.log"],
+        }));
+        Assert.Contains("--no-such-option=1 /dev/stdin /bin/true' failed (exit code 255): sbatch: unrecognized option '--no-such-option=1'", e.Message);
+    }
+
+    [SlurmFact]
     public void JobSlurmDoesNotKnowIsUnknown()
     {
         const string neverSubmitted = "60000000";

@@ -45,8 +45,15 @@ internal static class SlurmCommand
         {
             var output = process.StandardOutput.ReadToEndAsync();
             var error = process.StandardError.ReadToEndAsync();
-            if (input is not null) process.StandardInput.Write(input);
-            process.StandardInput.Close();
+            try
+            {
+                if (input is not null) process.StandardInput.Write(input);
+                process.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // The command ended before reading its input (e.g. sbatch refusing an option): its stderr says why.
+            }
             if (!process.WaitForExit(Patience))
             {
                 process.Kill(entireProcessTree: true);
