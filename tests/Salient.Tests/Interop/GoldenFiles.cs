@@ -32,7 +32,7 @@ public static class GoldenFiles
     public static string? SharedFolder { get; } = FindSharedFolder();
 
     public static string ResNetSkipReason =>
-        $"Skipped: the ResNet-18 reference file shared/golden/models/{ResNet}.pt (45 MB, too large for the test fixtures) is not beside the repository; CI has it.";
+        $"ResNet-18 reference test skipped: shared/golden/models/{ResNet}.pt (45 MB, kept out of the test fixtures) is not beside the repository or its parent folders; CI has it.";
 
     private static string? FindSharedFolder()
     {

@@ -38,10 +38,10 @@ public class GoldenReferenceTests(ITestOutputHelper output)
     /// windows and ReLUs are decided by rounding. A routing change at one of those points moves the
     /// map by that node's small quadrature weight times a gradient difference, spread over the
     /// receptive field (up to half the entries, by at most 1.4% of the largest value in these
-    /// files). This is the references' own spread, measured with the PyTorch 1.13 that wrote the
-    /// files: the same IG-50 at batch size 1 against batch size 8, or in float64, differs from the
-    /// file and from itself that much (4 of the plain model's 8 images fail the near-tie rule
-    /// above). So an IG map may, instead, correlate at least <see cref="NearTieCorrelation"/> with
+    /// files). This is the references' own spread, measured with PyTorch 1.13 (the version that
+    /// wrote the files): the same IG-50 at batch size 1 against batch size 8, or in float64, differs
+    /// from the file and from itself that much (4 of the plain model's 8 images fail the near-tie
+    /// rule above). So an IG map may, instead, correlate at least <see cref="NearTieCorrelation"/> with
     /// no entry off by more than this share of the largest value. Wrong integrals do not pass: a
     /// 49-node Gauss–Legendre, a 50-step Riemann or trapezoid rule differ by at least 3% with
     /// correlations below 0.99976, and a zero baseline by about 100%.
