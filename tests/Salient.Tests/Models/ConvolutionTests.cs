@@ -34,11 +34,39 @@ public class ConvolutionTests
         AssertClose(gw32, gw64, "weight gradient");
     }
 
-    private static (Tensor Y, Tensor GradX, Tensor GradW) Run(Tensor x, Tensor w, Tensor b, Tensor upstream, ScalarType type)
+    /// <summary>
+    /// 1×1 kernels (ResNet's downsampling shortcuts), plain and strided, on NCHW and channels-last
+    /// input: libtorch's channels-last 1×1 kernels gave wrong values for 24→40 and 256→512 channels.
+    /// </summary>
+    [Theory]
+    [InlineData(24, 40, 3, 1, false)]
+    [InlineData(24, 40, 4, 2, true)]
+    [InlineData(256, 512, 2, 2, true)]
+    [InlineData(256, 512, 1, 1, false)]
+    [InlineData(8, 16, 7, 2, false)]
+    public void OneByOneConvolutionMatchesFloat64(int inChannels, int outChannels, int side, int stride, bool channelsLast)
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(7);
+        var x = randn([4, inChannels, side, side], generator: generator);
+        if (channelsLast) x = Convolution.ChannelsLast(x);
+        var w = randn([outChannels, inChannels, 1, 1], generator: generator);
+        var b = randn([outChannels], generator: generator);
+        int outSide = (side - 1) / stride + 1;
+        var upstream = randn([4, outChannels, outSide, outSide], generator: generator);
+
+        var (y32, gx32, gw32) = Run(x, w, b, upstream, float32, stride, padding: 0);
+        var (y64, gx64, gw64) = Run(x, w, b, upstream, float64, stride, padding: 0);
+        AssertClose(y32, y64, "output");
+        AssertClose(gx32, gx64, "input gradient");
+        AssertClose(gw32, gw64, "weight gradient");
+    }
+
+    private static (Tensor Y, Tensor GradX, Tensor GradW) Run(Tensor x, Tensor w, Tensor b, Tensor upstream, ScalarType type, long stride = 1, long padding = 1)
     {
         var xi = x.to(type).requires_grad_(true);
         var wi = w.to(type).requires_grad_(true);
-        var y = Convolution.Conv2d(xi, wi, b.to(type), 1, 1);
+        var y = Convolution.Conv2d(xi, wi, b.to(type), stride, padding);
         var grads = autograd.grad([y], [xi, wi], [upstream.to(type)]);
         return (y.detach(), grads[0], grads[1]);
     }
