@@ -7,8 +7,9 @@ namespace Salient.Models;
 /// order. libtorch hands NCHW convolutions to oneDNN in its blocked layout, which pads the channel
 /// count up to the vector width (8 or 16); on some CPUs (seen on AMD Zen 5 with AVX-512, libtorch
 /// 2.10) those padded kernels return wrong values or NaN whenever a channel count is not a
-/// multiple of the block — the backward pass for 8 channels, the forward pass for 24 or 57. The channels-last kernels are exact for every channel count, and faster
-/// for training besides — except for 1×1 kernels: on channels-last input with more than one image
+/// multiple of the block — the backward pass for 8 channels, the forward pass for 24 or 57. The
+/// channels-last kernels are exact for every channel count, and faster for training besides —
+/// except for 1×1 kernels: on channels-last input with more than one image
 /// they return wrong values for some channel counts (24→40, and 256→512 as in ResNet-18's last
 /// downsampling shortcut at full width), and the strided one crashes in its weight gradient. A 1×1
 /// convolution is a matrix product over channels at each pixel (of every stride-th pixel when
