@@ -15,6 +15,18 @@ public static class ImageFiles
     /// </summary>
     public static void LoadInto(string path, int size, RoiBox? crop, Span<float> destination, string where)
     {
+        var bytes = new byte[3 * size * size];
+        LoadBytesInto(path, size, crop, bytes, where);
+        ToUnitFloats(bytes, destination);
+    }
+
+    /// <summary>
+    /// As <see cref="LoadInto"/>, but writes the 8-bit samples (CHW). Every image is 8-bit after
+    /// resizing (ImageSharp resizes Rgb24 into Rgb24), so these bytes hold all a decoded image is:
+    /// its floats are exactly byte / 255f (<see cref="ToUnitFloats"/>).
+    /// </summary>
+    public static void LoadBytesInto(string path, int size, RoiBox? crop, Span<byte> destination, string where)
+    {
         if (!File.Exists(path))
             throw new SalientException($"{where} names '{path}', which does not exist; restore the image or delete that row.");
         Image<Rgb24> image;
@@ -39,6 +51,12 @@ public static class ImageFiles
                 image.Mutate(x => x.Resize(size, size, KnownResamplers.Triangle));
             CopyPixels(image, destination);
         }
+    }
+
+    /// <summary>8-bit samples to floats in [0,1]: the one conversion every loaded image goes through.</summary>
+    public static void ToUnitFloats(ReadOnlySpan<byte> samples, Span<float> destination)
+    {
+        for (int i = 0; i < samples.Length; i++) destination[i] = samples[i] / 255f;
     }
 
     /// <summary>
@@ -101,11 +119,10 @@ public static class ImageFiles
         return Image.Load<Rgb24>(path);
     }
 
-    private static void CopyPixels(Image<Rgb24> image, Span<float> destination)
+    private static void CopyPixels(Image<Rgb24> image, Span<byte> destination)
     {
         int plane = image.Width * image.Height;
-        var dest = destination; // a span cannot be captured by the lambda below
-        float[] buffer = new float[3 * plane];
+        byte[] buffer = new byte[3 * plane]; // a span cannot be captured by the lambda below
         image.ProcessPixelRows(rows =>
         {
             for (int y = 0; y < rows.Height; y++)
@@ -114,13 +131,13 @@ public static class ImageFiles
                 for (int x = 0; x < row.Length; x++)
                 {
                     int i = y * rows.Width + x;
-                    buffer[i] = row[x].R / 255f;
-                    buffer[plane + i] = row[x].G / 255f;
-                    buffer[2 * plane + i] = row[x].B / 255f;
+                    buffer[i] = row[x].R;
+                    buffer[plane + i] = row[x].G;
+                    buffer[2 * plane + i] = row[x].B;
                 }
             }
         });
-        buffer.CopyTo(dest);
+        buffer.CopyTo(destination);
     }
 
     /// <summary>Writes a CHW float image in [0,1] as an 8-bit file; the format follows the extension (.ppm, .png, …).</summary>
