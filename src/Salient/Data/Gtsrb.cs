@@ -99,7 +99,8 @@ public static partial class Gtsrb
         }
     }
 
-    private static List<ImageEntry>? OfficialTestEntries(string folder)
+    /// <summary>The official test images with their ground truth, or null when either is absent.</summary>
+    public static List<ImageEntry>? OfficialTestEntries(string folder)
     {
         var imageDir = Path.Combine(folder, "Final_Test", "Images");
         if (!Directory.Exists(imageDir)) return null;
