@@ -29,12 +29,18 @@ internal static class DataCommand
         var into = new Option<string>("--into") { Description = $"Folder to install GTSRB in (default: {DataFolders.Gtsrb}/ in the data directory, what --data {DataFolders.Gtsrb} reads)" };
         var fromArchives = new Option<string>("--from-archives") { Description = "Folder holding the three archives fetched by hand: checked and unpacked, no network" };
         var baseUrl = new Option<string>("--base-url") { Description = $"Address the archives are downloaded from (default {GtsrbDownloadSettings.OfficialBaseUrl})" };
-        var command = new Command("gtsrb", "Download GTSRB's training images, test images and test ground truth (the archives torchvision uses, MD5-checked; an interrupted download resumes) and unpack them in the official layout")
-            { into, fromArchives, baseUrl };
+        var trainingSet = new Option<string>("--training-set")
+        {
+            Description = "torchvision (default: GTSRB-Training_fixed.zip, the online competition's training set, as torchvision downloads it) or final (GTSRB_Final_Training_Images.zip: those images and the online test images, the set GTSRB's authors ask results to be trained on)",
+        };
+        trainingSet.AcceptOnlyFromAmong([.. GtsrbDownloadSettings.TrainingSets.Keys]);
+        var command = new Command("gtsrb", "Download GTSRB's training images, test images and test ground truth (MD5-checked; an interrupted download resumes) and unpack them in the official layout")
+            { into, fromArchives, baseUrl, trainingSet };
         command.SetAction(CommandRunner.Guard(parse =>
         {
             var settings = new GtsrbDownloadSettings();
             if (parse.GetValue(baseUrl) is { } url) settings = settings with { BaseUrl = url };
+            if (parse.GetValue(trainingSet) is { } set) settings = settings with { Archives = GtsrbDownloadSettings.TrainingSets[set] };
             var target = parse.GetValue(into) ?? DataFolders.Folder(DataFolders.Gtsrb);
             var result = parse.GetValue(fromArchives) is { } archives
                 ? WithProgress(p => GtsrbDownload.FromArchives(archives, target, settings, p))

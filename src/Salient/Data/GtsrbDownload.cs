@@ -12,17 +12,41 @@ public sealed record GtsrbDownloadSettings
     /// <summary>The archives, their MD5s and how each unpacks into the official layout <see cref="Gtsrb"/> reads.</summary>
     public IReadOnlyList<DataArchive> Archives { get; init; } = TorchvisionArchives;
 
+    private static readonly DataArchive TestImages =
+        new("GTSRB_Final_Test_Images.zip", "c7e4e6327067d32654124b0fe9e82185", [new("GTSRB/Final_Test/Images/", "Final_Test/Images/")]);
+
+    private static readonly DataArchive TestGroundTruth =
+        new("GTSRB_Final_Test_GT.zip", "fe31e9c9270bbcd7b84b7f21a9d9d9e5", [new("GT-final_test.csv", "GT-final_test.csv")]);
+
     /// <summary>
-    /// The three files and checksums torchvision's GTSRB class uses. The training archive keeps its
-    /// class folders under GTSRB/Training/; they are unpacked to Final_Training/Images/, the
-    /// official layout, so one reader serves downloaded and hand-unpacked copies alike.
+    /// The three files and checksums torchvision's GTSRB class uses. Its training archive is the
+    /// training set of GTSRB's online competition (GTSRB/Training/); its class folders are unpacked
+    /// to Final_Training/Images/, the official layout, so one reader serves every copy.
     /// </summary>
     public static readonly IReadOnlyList<DataArchive> TorchvisionArchives =
     [
         new("GTSRB-Training_fixed.zip", "513f3c79a4c5141765e10e952eaa2478", [new("GTSRB/Training/", "Final_Training/Images/")]),
-        new("GTSRB_Final_Test_Images.zip", "c7e4e6327067d32654124b0fe9e82185", [new("GTSRB/Final_Test/Images/", "Final_Test/Images/")]),
-        new("GTSRB_Final_Test_GT.zip", "fe31e9c9270bbcd7b84b7f21a9d9d9e5", [new("GT-final_test.csv", "GT-final_test.csv")]),
+        TestImages,
+        TestGroundTruth,
     ];
+
+    /// <summary>
+    /// The same test archives with GTSRB's final training set (GTSRB/Final_Training/Images/: the online
+    /// competition's training and test images together), which GTSRB's authors ask results to be trained on.
+    /// </summary>
+    public static readonly IReadOnlyList<DataArchive> FinalTrainingArchives =
+    [
+        new("GTSRB_Final_Training_Images.zip", "f33fd80ac59bff73c82d25ab499e03a3", [new("GTSRB/Final_Training/Images/", "Final_Training/Images/")]),
+        TestImages,
+        TestGroundTruth,
+    ];
+
+    /// <summary>The archive sets by the name <c>--training-set</c> takes.</summary>
+    public static readonly IReadOnlyDictionary<string, IReadOnlyList<DataArchive>> TrainingSets = new Dictionary<string, IReadOnlyList<DataArchive>>
+    {
+        ["torchvision"] = TorchvisionArchives,
+        ["final"] = FinalTrainingArchives,
+    };
 }
 
 /// <summary>
@@ -40,7 +64,7 @@ public static class GtsrbDownload
             throw new SalientException($"The download address '{settings.BaseUrl}' is not an http(s) URL; pass one with --base-url (default {GtsrbDownloadSettings.OfficialBaseUrl}).");
         var downloads = Path.GetFullPath(target).TrimEnd(Path.DirectorySeparatorChar) + ".download";
         Directory.CreateDirectory(downloads);
-        var remedy = $"or fetch {string.Join(", ", settings.Archives.Select(a => a.FileName))} from {baseUrl} by hand into a folder and run 'salient data download gtsrb --from-archives FOLDER'";
+        var remedy = $"fetch {string.Join(", ", settings.Archives.Select(a => a.FileName))} from {baseUrl} by hand into a folder and run 'salient data download gtsrb --from-archives FOLDER'";
         using (var client = HttpDownload.CreateClient())
             foreach (var archive in settings.Archives)
                 HttpDownload.Fetch(client, new Uri(baseUrl, archive.FileName), Path.Combine(downloads, archive.FileName), archive.Md5, remedy, progress);

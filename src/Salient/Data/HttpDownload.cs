@@ -31,7 +31,7 @@ public static class HttpDownload
 
     /// <summary>
     /// Fetches <paramref name="url"/> into <paramref name="destination"/> unless a file with the right
-    /// MD5 is already there. <paramref name="remedy"/> ends every error message (what else the user can do).
+    /// MD5 is already there. <paramref name="remedy"/> ends every error message after "or": what else the user can do.
     /// </summary>
     public static void Fetch(HttpClient client, Uri url, string destination, string expectedMd5, string remedy, IProgress<DataProgress>? progress)
     {
@@ -51,14 +51,14 @@ public static class HttpDownload
             long now = File.Exists(part) ? new FileInfo(part).Length : 0;
             // Resume at once while each attempt gets further; an attempt that gains nothing ends the run.
             if (now <= Math.Max(had, longest))
-                throw new SalientException($"The download of {name} from {url} broke off at {Megabytes(now)} ({broken.Message.TrimEnd('.')}); run the same command again to resume it, {remedy}.", broken);
+                throw new SalientException($"The download of {name} from {url} broke off at {Megabytes(now)} ({broken.Message.TrimEnd('.')}); run the same command again to resume it, or {remedy}.", broken);
             longest = now;
         }
         var actual = Md5.Of(part, $"checking {name}", progress);
         if (actual != expectedMd5)
         {
             File.Delete(part);
-            throw new SalientException($"{name} downloaded from {url} has MD5 {actual} but {expectedMd5} was expected, so it was deleted; run the same command again to download it afresh (if it fails again, the server's file is not the expected one: {remedy}).");
+            throw new SalientException($"{name} downloaded from {url} has MD5 {actual} but {expectedMd5} was expected, so it was deleted; run the same command again to download it afresh, or, if the mismatch repeats, {remedy}.");
         }
         File.Move(part, destination, overwrite: true);
     }
@@ -76,7 +76,7 @@ public static class HttpDownload
         catch (HttpRequestException e)
         {
             var reason = e.InnerException is SocketException s ? s.Message : e.Message;
-            throw new SalientException($"Cannot reach {url.Host}:{url.Port} to download {name} ({reason.TrimEnd('.')}); check the network connection and proxy settings, {remedy}.", e);
+            throw new SalientException($"Cannot reach {url.Host}:{url.Port} to download {name} ({reason.TrimEnd('.')}); check the network connection and proxy settings, or {remedy}.", e);
         }
         using (response)
         {
@@ -98,9 +98,9 @@ public static class HttpDownload
                     File.Delete(part);
                     return Attempt(client, url, part, 0, name, remedy, progress);
                 case HttpStatusCode.NotFound:
-                    throw new SalientException($"{url} answered 404 Not Found: {name} is not there; check the download address, {remedy}.");
+                    throw new SalientException($"{url} answered 404 Not Found: {name} is not there; check the download address, or {remedy}.");
                 default:
-                    throw new SalientException($"{url} answered {(int)response.StatusCode} {response.ReasonPhrase}; try again later (the download resumes where it stopped), {remedy}.");
+                    throw new SalientException($"{url} answered {(int)response.StatusCode} {response.ReasonPhrase}; try again later (the download resumes where it stopped), or {remedy}.");
             }
             try
             {

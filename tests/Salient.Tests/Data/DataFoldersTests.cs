@@ -62,5 +62,9 @@ public class DataFoldersTests
         (exit, _, err) = CliRunner.Run("data", "download", "gtsrb", "--into", temp["g"], "--from-archives", temp.Path);
         Assert.Equal(2, exit);
         Assert.Equal($"error: '{temp.Path}' lacks GTSRB-Training_fixed.zip, GTSRB_Final_Test_Images.zip, GTSRB_Final_Test_GT.zip; download them from {GtsrbDownloadSettings.OfficialBaseUrl} into that folder.", err.Trim());
+
+        (exit, _, err) = CliRunner.Run("data", "download", "gtsrb", "--into", temp["g"], "--from-archives", temp.Path, "--training-set", "final");
+        Assert.Equal(2, exit);
+        Assert.StartsWith($"error: '{temp.Path}' lacks GTSRB_Final_Training_Images.zip, GTSRB_Final_Test_Images.zip", err.Trim());
     }
 }

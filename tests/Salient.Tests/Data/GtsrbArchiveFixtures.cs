@@ -5,8 +5,9 @@ using Salient.Data;
 namespace Salient.Tests.Data;
 
 /// <summary>
-/// Tiny stand-ins for the three GTSRB archives torchvision uses, in their real layouts: training
-/// class folders under GTSRB/Training/ (PPM + GT-000NN.csv), test images and their ClassId-less
+/// Tiny stand-ins for the three GTSRB archives, in their real layouts: training class folders
+/// under GTSRB/Training/ (torchvision's archive) or GTSRB/Final_Training/Images/ (the final
+/// training set), each with PPM images and GT-000NN.csv; test images and their ClassId-less
 /// CSV under GTSRB/Final_Test/Images/, and GT-final_test.csv alone. Class c is a solid
 /// <see cref="Fixtures.ClassColour"/> image.
 /// </summary>
@@ -15,8 +16,10 @@ public static class GtsrbArchiveFixtures
     public const int Classes = 3, Tracks = 2, Frames = 2;
     public static readonly int[] TestClasses = [2, 0, 1, 2];
 
-    public static Dictionary<string, byte[]> Make(TempFolder temp)
+    public static Dictionary<string, byte[]> Make(TempFolder temp, string trainingSet = "torchvision")
     {
+        var trainingArchive = GtsrbDownloadSettings.TrainingSets[trainingSet][0];
+        var classFolders = trainingArchive.Unpack[0].From;
         var training = new Dictionary<string, byte[]> { ["GTSRB/Readme-Images.txt"] = "not an image"u8.ToArray() };
         for (int c = 0; c < Classes; c++)
         {
@@ -25,10 +28,10 @@ public static class GtsrbArchiveFixtures
                 for (int f = 0; f < Frames; f++)
                 {
                     var name = $"{t:D5}_{f:D5}.ppm";
-                    training[$"GTSRB/Training/{c:D5}/{name}"] = Ppm(temp, 30 + f, 31, c);
+                    training[$"{classFolders}{c:D5}/{name}"] = Ppm(temp, 30 + f, 31, c);
                     lines.Add($"{name};{30 + f};31;2;2;{27 + f};28;{c}");
                 }
-            training[$"GTSRB/Training/{c:D5}/GT-{c:D5}.csv"] = Csv(lines);
+            training[$"{classFolders}{c:D5}/GT-{c:D5}.csv"] = Csv(lines);
         }
         var testImages = new Dictionary<string, byte[]>();
         var testLines = new List<string> { "Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2" };
@@ -42,17 +45,17 @@ public static class GtsrbArchiveFixtures
         testImages["GTSRB/Final_Test/Images/GT-final_test.test.csv"] = Csv(testLines);
         return new Dictionary<string, byte[]>
         {
-            ["GTSRB-Training_fixed.zip"] = Zip(training),
+            [trainingArchive.FileName] = Zip(training),
             ["GTSRB_Final_Test_Images.zip"] = Zip(testImages),
             ["GTSRB_Final_Test_GT.zip"] = Zip(new Dictionary<string, byte[]> { ["GT-final_test.csv"] = Csv(truth) }),
         };
     }
 
     /// <summary>The default settings with these archives' checksums (the real MD5s belong to the real files) and a base URL.</summary>
-    public static GtsrbDownloadSettings Settings(IReadOnlyDictionary<string, byte[]> archives, string baseUrl) => new GtsrbDownloadSettings() with
+    public static GtsrbDownloadSettings Settings(IReadOnlyDictionary<string, byte[]> archives, string baseUrl, string trainingSet = "torchvision") => new GtsrbDownloadSettings() with
     {
         BaseUrl = baseUrl,
-        Archives = GtsrbDownloadSettings.TorchvisionArchives.Select(a => a with { Md5 = Md5Of(archives[a.FileName]) }).ToList(),
+        Archives = GtsrbDownloadSettings.TrainingSets[trainingSet].Select(a => a with { Md5 = Md5Of(archives[a.FileName]) }).ToList(),
     };
 
     public static string Md5Of(byte[] bytes) => Convert.ToHexStringLower(MD5.HashData(bytes));

@@ -26,28 +26,32 @@ public class GtsrbDownloadTests
         Assert.StartsWith("Final_Training/Images/00000/", split.Train.Sources[0]);
     }
 
-    [Fact]
-    public void GoodDownloadInstallsTheOfficialLayout()
+    [Theory]
+    [InlineData("torchvision")]
+    [InlineData("final")]
+    public void GoodDownloadInstallsTheOfficialLayout(string trainingSet)
     {
         using var temp = new TempFolder();
-        var archives = GtsrbArchiveFixtures.Make(temp);
+        var archives = GtsrbArchiveFixtures.Make(temp, trainingSet);
+        var trainingZip = GtsrbDownloadSettings.TrainingSets[trainingSet][0].FileName;
         using var server = new LoopbackHttpServer(archives);
         var target = temp["data/gtsrb"];
         var progress = new List<DataProgress>();
-        var result = GtsrbDownload.Download(target, GtsrbArchiveFixtures.Settings(archives, server.BaseUrl), new SyncProgress<DataProgress>(progress.Add));
+        var settings = GtsrbArchiveFixtures.Settings(archives, server.BaseUrl, trainingSet);
+        var result = GtsrbDownload.Download(target, settings, new SyncProgress<DataProgress>(progress.Add));
 
         Assert.False(result.AlreadyPresent);
         Assert.Equal($"GTSRB is in {target}: 12 training images of 3 classes, 4 test images with ground truth.", result.Description);
         AssertInstalled(target);
-        Assert.Equal(["/files/GTSRB-Training_fixed.zip", "/files/GTSRB_Final_Test_Images.zip", "/files/GTSRB_Final_Test_GT.zip"], server.Requests.Select(r => r.Path));
+        Assert.Equal([$"/files/{trainingZip}", "/files/GTSRB_Final_Test_Images.zip", "/files/GTSRB_Final_Test_GT.zip"], server.Requests.Select(r => r.Path));
         Assert.All(server.Requests, r => Assert.Null(r.Range));
         Assert.False(Directory.Exists(target + ".download")); // the archives go once the data set is in place
         // Progress ends at the archive's size for each download.
-        Assert.Equal(archives[TrainingZip].Length, progress.Last(p => p.Step == $"downloading {TrainingZip}").Bytes);
-        Assert.Equal(archives[TrainingZip].Length, progress.Last(p => p.Step == $"downloading {TrainingZip}").TotalBytes);
+        Assert.Equal(archives[trainingZip].Length, progress.Last(p => p.Step == $"downloading {trainingZip}").Bytes);
+        Assert.Equal(archives[trainingZip].Length, progress.Last(p => p.Step == $"downloading {trainingZip}").TotalBytes);
 
         // A second run finds it and fetches nothing.
-        var again = GtsrbDownload.Download(target, GtsrbArchiveFixtures.Settings(archives, server.BaseUrl), null);
+        var again = GtsrbDownload.Download(target, settings, null);
         Assert.True(again.AlreadyPresent);
         Assert.Equal(3, server.Requests.Count);
     }
@@ -66,8 +70,8 @@ public class GtsrbDownloadTests
 
         var e = Assert.Throws<SalientException>(() => GtsrbDownload.Download(target, settings, null));
         Assert.Equal($"GTSRB_Final_Test_GT.zip downloaded from {server.BaseUrl}GTSRB_Final_Test_GT.zip has MD5 {GtsrbArchiveFixtures.Md5Of(archives["GTSRB_Final_Test_GT.zip"])} but {wrong} was expected, so it was deleted; "
-            + "run the same command again to download it afresh (if it fails again, the server's file is not the expected one: or fetch GTSRB-Training_fixed.zip, GTSRB_Final_Test_Images.zip, GTSRB_Final_Test_GT.zip from "
-            + $"{server.BaseUrl} by hand into a folder and run 'salient data download gtsrb --from-archives FOLDER').", e.Message);
+            + "run the same command again to download it afresh, or, if the mismatch repeats, fetch GTSRB-Training_fixed.zip, GTSRB_Final_Test_Images.zip, GTSRB_Final_Test_GT.zip from "
+            + $"{server.BaseUrl} by hand into a folder and run 'salient data download gtsrb --from-archives FOLDER'.", e.Message);
         AssertNothingLooksComplete(target);
         Assert.Equal(["GTSRB-Training_fixed.zip", "GTSRB_Final_Test_Images.zip"], Directory.GetFiles(target + ".download").Select(Path.GetFileName).Order(StringComparer.Ordinal));
         var open = Assert.Throws<SalientException>(() => DataSource.Open(new DataSettings { Source = target }));
