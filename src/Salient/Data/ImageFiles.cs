@@ -10,20 +10,10 @@ public static class ImageFiles
 {
     /// <summary>
     /// Loads <paramref name="path"/>, optionally crops <paramref name="crop"/> (inclusive corners),
-    /// resizes to size×size with bilinear filtering and writes 3·size·size floats in [0,1] (CHW) into
-    /// <paramref name="destination"/>. <paramref name="where"/> names the CSV line for error messages.
-    /// </summary>
-    public static void LoadInto(string path, int size, RoiBox? crop, Span<float> destination, string where)
-    {
-        var bytes = new byte[3 * size * size];
-        LoadBytesInto(path, size, crop, bytes, where);
-        ToUnitFloats(bytes, destination);
-    }
-
-    /// <summary>
-    /// As <see cref="LoadInto"/>, but writes the 8-bit samples (CHW). Every image is 8-bit after
-    /// resizing (ImageSharp resizes Rgb24 into Rgb24), so these bytes hold all a decoded image is:
-    /// its floats are exactly byte / 255f (<see cref="ToUnitFloats"/>).
+    /// resizes to size×size with bilinear filtering and writes its 3·size·size 8-bit samples (CHW) into
+    /// <paramref name="destination"/>; <see cref="ToPixels"/> makes them floats in [0,1]. Every image
+    /// is 8-bit after resizing (ImageSharp resizes Rgb24 into Rgb24), so these bytes hold all a
+    /// decoded image is. <paramref name="where"/> names the CSV line for error messages.
     /// </summary>
     public static void LoadBytesInto(string path, int size, RoiBox? crop, Span<byte> destination, string where)
     {
@@ -53,10 +43,14 @@ public static class ImageFiles
         }
     }
 
-    /// <summary>8-bit samples to floats in [0,1]: the one conversion every loaded image goes through.</summary>
-    public static void ToUnitFloats(ReadOnlySpan<byte> samples, Span<float> destination)
+    /// <summary>
+    /// Decoded 8-bit samples as an N×3×size×size float tensor in [0,1]: the one conversion every
+    /// loaded image goes through (byte / 255 in float32, computed by libtorch without a managed copy).
+    /// </summary>
+    public static Tensor ToPixels(byte[] samples, int count, int size)
     {
-        for (int i = 0; i < samples.Length; i++) destination[i] = samples[i] / 255f;
+        using var bytes = tensor(samples, [count, 3, size, size], ScalarType.Byte);
+        return bytes.to_type(ScalarType.Float32).div_(255f);
     }
 
     /// <summary>
@@ -75,7 +69,7 @@ public static class ImageFiles
         }
         if (files.Count == 0) throw new SalientException("No image files were found in --images (looked for .ppm, .png, .jpg, .jpeg, .bmp).");
         int per = 3 * size * size;
-        var pixels = new float[files.Count * per];
+        var samples = new byte[files.Count * per];
         for (int i = 0; i < files.Count; i++)
         {
             var (w, h, channels) = Describe(files[i]);
@@ -83,9 +77,9 @@ public static class ImageFiles
                 throw new SalientException($"'{files[i]}' has {channels} colour channel{(channels == 1 ? "" : "s")} but the model takes 3 (RGB); convert it to a colour image.");
             if ((w != size || h != size) && !resize)
                 throw new SalientException($"'{files[i]}' is {w}×{h} but the model takes {size}×{size}; pass --resize to resize it (bilinear) or give images of that size.");
-            LoadInto(files[i], size, null, pixels.AsSpan(i * per, per), $"'{files[i]}'");
+            LoadBytesInto(files[i], size, null, samples.AsSpan(i * per, per), $"'{files[i]}'");
         }
-        return (tensor(pixels, [files.Count, 3, size, size]), files.ToArray());
+        return (ToPixels(samples, files.Count, size), files.ToArray());
     }
 
     /// <summary>Width, height and colour channels (1 for grey, 3 for colour) without decoding the pixels.</summary>

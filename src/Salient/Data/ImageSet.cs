@@ -29,15 +29,11 @@ public static class ImageSet
     public static SignDataset Load(IReadOnlyList<ImageEntry> entries, IReadOnlyList<string> classNames, LoadOptions options, string baseFolder)
     {
         int s = options.ImageSize;
-        int per = 3 * s * s;
         if (entries.FirstOrDefault(e => e.ClassId < 0 || e.ClassId >= classNames.Count) is { } bad)
             throw new SalientException($"{bad.Where} has class id {bad.ClassId}, outside 0…{classNames.Count - 1}; fix the id or delete that row.");
 
         var samples = DecodedCache.GetOrDecode(entries, options, baseFolder, () => Decode(entries, options));
-        var pixels = GC.AllocateUninitializedArray<float>(checked(entries.Count * per));
-        Parallel.For(0, entries.Count, i => ImageFiles.ToUnitFloats(samples.AsSpan(i * per, per), pixels.AsSpan(i * per, per)));
-        var images = tensor(pixels, [entries.Count, 3, s, s]);
-        return new SignDataset(images,
+        return new SignDataset(ImageFiles.ToPixels(samples, entries.Count, s),
             entries.Select(e => (long)e.ClassId).ToArray(),
             classNames,
             entries.Select(e => Path.GetRelativePath(baseFolder, e.FilePath)).ToArray(),
