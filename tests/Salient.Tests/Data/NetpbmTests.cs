@@ -44,6 +44,17 @@ public class NetpbmTests
     }
 
     [Fact]
+    public void EveryByteBecomesExactlyItsFractionOf255()
+    {
+        // All 256 values in several lane positions (libtorch vectorises the division in blocks).
+        var samples = Enumerable.Range(0, 3 * 16 * 16 * 5).Select(i => (byte)(i * 7 % 256)).ToArray();
+        using var pixels = ImageFiles.ToPixels(samples, 5, 16);
+        Assert.Equal([5L, 3, 16, 16], pixels.shape);
+        var floats = pixels.data<float>().ToArray();
+        Assert.All(Enumerable.Range(0, samples.Length), i => Assert.Equal(BitConverter.SingleToInt32Bits(samples[i] / 255f), BitConverter.SingleToInt32Bits(floats[i])));
+    }
+
+    [Fact]
     public void TruncatedFileIsReportedAsCorrupt()
     {
         using var temp = new TempFolder();
