@@ -26,19 +26,34 @@ public sealed record LoadOptions
 /// </summary>
 public static class ImageSet
 {
-    public static SignDataset Load(IReadOnlyList<ImageEntry> entries, IReadOnlyList<string> classNames, LoadOptions options, string baseFolder)
+    public static SignDataset Load(IReadOnlyList<ImageEntry> entries, IReadOnlyList<string> classNames, LoadOptions options, string baseFolder) =>
+        LoadParts(entries, classNames, options, baseFolder, Enumerable.Range(0, entries.Count).ToArray())[0];
+
+    /// <summary>
+    /// One data set per list of entry indices (a split's sides): all entries are decoded (or read from
+    /// the cache) together, and each part's pixels are made once, without an intermediate whole set.
+    /// </summary>
+    public static SignDataset[] LoadParts(IReadOnlyList<ImageEntry> entries, IReadOnlyList<string> classNames, LoadOptions options, string baseFolder,
+        params IReadOnlyList<int>[] parts)
     {
         int s = options.ImageSize;
+        int per = 3 * s * s;
         if (entries.FirstOrDefault(e => e.ClassId < 0 || e.ClassId >= classNames.Count) is { } bad)
             throw new SalientException($"{bad.Where} has class id {bad.ClassId}, outside 0…{classNames.Count - 1}; fix the id or delete that row.");
 
         var samples = DecodedCache.GetOrDecode(entries, options, baseFolder, () => Decode(entries, options));
-        return new SignDataset(ImageFiles.ToPixels(samples, entries.Count, s),
-            entries.Select(e => (long)e.ClassId).ToArray(),
-            classNames,
-            entries.Select(e => Path.GetRelativePath(baseFolder, e.FilePath)).ToArray(),
-            entries.Select(e => e.Group).ToArray(),
-            entries.Select(e => e.Roi).ToArray());
+        return parts.Select(indices =>
+        {
+            var partSamples = new byte[checked(indices.Count * per)];
+            for (int i = 0; i < indices.Count; i++) samples.AsSpan(indices[i] * per, per).CopyTo(partSamples.AsSpan(i * per, per));
+            var part = indices.Select(i => entries[i]).ToList();
+            return new SignDataset(ImageFiles.ToPixels(partSamples, part.Count, s),
+                part.Select(e => (long)e.ClassId).ToArray(),
+                classNames,
+                part.Select(e => Path.GetRelativePath(baseFolder, e.FilePath)).ToArray(),
+                part.Select(e => e.Group).ToArray(),
+                part.Select(e => e.Roi).ToArray());
+        }).ToArray();
     }
 
     private static byte[] Decode(IReadOnlyList<ImageEntry> entries, LoadOptions options)

@@ -32,9 +32,9 @@ public static class Lisa
     {
         var (entries, classNames) = ReadEntries(folder, options.LisaPaperClasses);
         // Boxes are always cropped: a LISA image is a whole road scene.
-        using var all = ImageSet.Load(entries, classNames, options with { CropToRoi = true }, folder);
-        var (train, test) = FirstShareOfEachClass(all.Labels, classNames.Count, TestShare);
-        return new DataSplit(all.Subset(train), all.Subset(test),
+        var (train, test) = FirstShareOfEachClass(entries.Select(e => (long)e.ClassId).ToArray(), classNames.Count, TestShare);
+        var parts = ImageSet.LoadParts(entries, classNames, options with { CropToRoi = true }, folder, train, test);
+        return new DataSplit(parts[0], parts[1],
             $"LISA at {folder}: {classNames.Count} classes, {train.Length} training / {test.Length} test signs (first 16% of each class to test)");
     }
 
