@@ -23,6 +23,8 @@ public static partial class Benchmarks
         ("export_vgg16_safetensors_s", InteropBench.ExportSafeTensors),
         ("import_vgg16_pt_s", InteropBench.ImportPt),
         ("import_vgg16_safetensors_s", InteropBench.ImportSafeTensors),
+        ("data_load_gtsrb_cold_s", DataBench.ColdLoad),
+        ("data_load_gtsrb_s", DataBench.CachedLoad),
     ];
 
     /// <summary>Median wall time of <paramref name="repeats"/> runs after <paramref name="warmup"/> unmeasured ones.</summary>

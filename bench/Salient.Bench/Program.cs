@@ -9,7 +9,9 @@ foreach (var (key, measure) in Benchmarks.All)
 {
     if (only is not null && !only.Contains(key)) continue;
     Console.Error.WriteLine($"measuring {key} ...");
-    results[key] = Math.Round(measure(), 6);
+    var seconds = measure();
+    if (double.IsNaN(seconds)) Console.Error.WriteLine($"{key}: skipped");
+    else results[key] = Math.Round(seconds, 6);
 }
 results["torch_threads"] = TorchSharp.torch.get_num_threads();
 Console.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
