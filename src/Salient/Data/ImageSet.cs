@@ -55,6 +55,7 @@ public static class ImageSet
             classNames,
             entries.Select(e => Path.GetRelativePath(baseFolder, e.FilePath)).ToArray(),
             entries.Select(e => e.Group).ToArray(),
-            entries.Select(e => e.Roi).ToArray());
+            entries.Select(e => e.Roi).ToArray(),
+            options.CropToRoi ? null : SignDataset.RoiMasks(entries.Select(e => e.Roi).ToArray(), s));
     }
 }
