@@ -68,8 +68,9 @@ public class ModelRandomisationTests
         using var generator = new Generator(9);
         foreach (var layer in layers) ModelRandomisation.Randomise(layer, generator);
 
-        // features.40 (512·0.5 = 256 output channels of 3×3): N(0, √(2/(9·256))), zero bias; its BatchNorm reset.
-        var conv = layers.First(l => l.Name == "features.40");
+        // features.14 (the first 256-channel convolution: 64 → 128 channels at width ½): N(0, √(2/(9·128))), zero bias; its BatchNorm reset.
+        var conv = layers.First(l => l.Name == "features.14");
+        Assert.Equal((64L, 128L), (((MaskableConv2d)conv.Layer).InChannels, ((MaskableConv2d)conv.Layer).OutChannels));
         var c = (MaskableConv2d)conv.Layer;
         double std = c.Weight.std().item<float>(), expected = Math.Sqrt(2.0 / (9 * c.OutChannels));
         Assert.InRange(std / expected, 0.97, 1.03);
