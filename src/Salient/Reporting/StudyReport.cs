@@ -182,7 +182,7 @@ public static class StudyReport
             .Select(m => $"{m.Name} {scores.Count(v => v.Model == m.Name) / (double)seeds.Count:0.#}");
         string level = (bootstrap.Level * 100).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
         var note = $"{summary.Title}(model) − {summary.Title}(Nat), Nat = {ReportNumbers.Plain(naturalMean)}; {better} is better. The adversarial model has no flow; it is shown under Pre. " +
-            $"[{level}% interval]: paired bootstrap over the {images.Count} test images any model was scored on" +
+            $"In brackets: the {level}% interval of a paired bootstrap over the {images.Count} test images any model was scored on" +
             (seeds.Count > 1 ? $" and over the {seeds.Count} seeds" : " (one seed)") +
             $": each of {bootstrap.Resamples} resamples (seed {bootstrap.Seed}) draws the images{(seeds.Count > 1 ? " and the seeds" : "")} with replacement, one draw for every model, " +
             "and a model's score in it is the mean over its scored images among those drawn (per seed, then over seeds). " +

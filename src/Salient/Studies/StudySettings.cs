@@ -54,7 +54,7 @@ public sealed record StudySettings
             Pruning = new StudyPruning { FineTuneEpochs = 2 },
             Explanations = new StudyExplanations { Images = 200, IgSteps = 32, SgSamples = 10 },
             // The costly checks on a few images, so together they add a small share of the study's time.
-            Metrics = DefaultMetrics(("mprt", new ModelRandomisationSettings { Images = 10 }),
+            Metrics = DefaultMetrics(("mprt", new ModelRandomisationSettings { Images = 10, Every = 2 }),
                 ("max-sensitivity", new MaxSensitivitySettings { Images = 10, Samples = 10 })),
         },
         "paper" => new StudySettings
