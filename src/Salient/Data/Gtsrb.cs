@@ -144,11 +144,13 @@ public static partial class Gtsrb
         }).ToList();
     }
 
+    // The image's Width and Height (when the CSV has them) place the box in the resized image.
     private static int[]? RoiColumns(CsvTable table, string header) =>
-        table.HasColumn("Roi.X1") ? new[] { "Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2" }.Select(c => table.Column(c, header)).ToArray() : null;
+        table.HasColumn("Roi.X1") ? new[] { "Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2", "Width", "Height" }.Where(c => c.StartsWith("Roi") || table.HasColumn(c)).Select(c => table.Column(c, header)).ToArray() : null;
 
     private static RoiBox? ReadRoi(CsvTable table, (int Line, string[] Fields) row, int[]? roi) =>
-        roi is null ? null : new RoiBox?(new RoiBox(table.IntField(row, roi[0]), table.IntField(row, roi[1]), table.IntField(row, roi[2]), table.IntField(row, roi[3])));
+        roi is null ? null : new RoiBox?(new RoiBox(table.IntField(row, roi[0]), table.IntField(row, roi[1]), table.IntField(row, roi[2]), table.IntField(row, roi[3]),
+            roi.Length == 6 ? table.IntField(row, roi[4]) : 0, roi.Length == 6 ? table.IntField(row, roi[5]) : 0));
 
     /// <summary>
     /// GTSRB names training files TRACK_FRAME (official) or CLASS_TRACK_FRAME (re-packaged); frames

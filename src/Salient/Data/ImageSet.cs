@@ -52,7 +52,8 @@ public static class ImageSet
                 classNames,
                 part.Select(e => Path.GetRelativePath(baseFolder, e.FilePath)).ToArray(),
                 part.Select(e => e.Group).ToArray(),
-                part.Select(e => e.Roi).ToArray());
+                part.Select(e => e.Roi).ToArray(),
+                options.CropToRoi ? null : SignDataset.RoiMasks(part.Select(e => e.Roi).ToArray(), s));
         }).ToArray();
     }
 
