@@ -153,7 +153,13 @@ public sealed class Normalize : nn.Module<Tensor, Tensor>
         register_buffer("std", tensor(std).reshape(1, 3, 1, 1));
     }
 
-    public override Tensor forward(Tensor input) => (input - get_buffer("mean")!) / get_buffer("std")!;
+    /// <remarks>Images read on the CPU move to the model's device here, the one door into every model.</remarks>
+    public override Tensor forward(Tensor input)
+    {
+        var mean = get_buffer("mean")!;
+        if (input.device != mean.device) input = input.to(mean.device);
+        return (input - mean) / get_buffer("std")!;
+    }
 
     /// <summary>Maps a model-space tensor back to pixel space.</summary>
     public Tensor Inverse(Tensor modelSpace) => modelSpace * get_buffer("std")! + get_buffer("mean")!;
