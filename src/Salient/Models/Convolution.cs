@@ -15,14 +15,6 @@ namespace Salient.Models;
 /// </summary>
 public static class Convolution
 {
-    /// <summary>
-    /// Output maps of at most this many pixels (VGG-16's 4×4 and 2×2 stages at 32 px) are computed as
-    /// columns × weight, one matrix product: libtorch's convolution kernels on this CPU took 4–8× their
-    /// forward time for the backward pass of 512-channel layers there, while unfold + GEMM (and their
-    /// gradients, fold + GEMM) cut a VGG-16 training step's processor time by about 45% (bench/README).
-    /// </summary>
-    public const long ColumnsMaxArea = 16;
-
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long stride, long padding)
     {
         if (stride > 1 && padding == 0 && weight.shape[2] == 1 && weight.shape[3] == 1)
@@ -30,27 +22,9 @@ public static class Convolution
             input = input[.., .., TensorIndex.Slice(null, null, stride), TensorIndex.Slice(null, null, stride)];
             stride = 1;
         }
-        if (UsesColumns(input.shape[2], input.shape[3], weight.shape[2], stride, padding))
-            return ColumnConv2d(input, weight, bias, stride, padding);
+        // A weight in OIHW order is copied to channels-last inside libtorch on every call, and for
+        // VGG's 512-channel 2×2 layers that path ran 13× slower than with a channels-last weight.
         return nn.functional.conv2d(ChannelsLast(input), ChannelsLast(weight), bias, [stride, stride], [padding, padding]);
-    }
-
-    /// <summary>Whether <see cref="Conv2d"/> computes this convolution as one matrix product (then its weight is best kept in plain OIHW order).</summary>
-    public static bool UsesColumns(long height, long width, long kernel, long stride, long padding)
-    {
-        long outHeight = (height + 2 * padding - kernel) / stride + 1, outWidth = (width + 2 * padding - kernel) / stride + 1;
-        return kernel > 1 && outHeight * outWidth <= ColumnsMaxArea;
-    }
-
-    /// <summary>The convolution as im2col: every receptive field a column (N × C·k² × L), times the weight (O × C·k²).</summary>
-    private static Tensor ColumnConv2d(Tensor input, Tensor weight, Tensor? bias, long stride, long padding)
-    {
-        long kernel = weight.shape[2];
-        long outHeight = (input.shape[2] + 2 * padding - kernel) / stride + 1, outWidth = (input.shape[3] + 2 * padding - kernel) / stride + 1;
-        var columns = nn.functional.unfold(input, kernel, padding: padding, stride: stride);
-        var output = weight.contiguous().flatten(1).matmul(columns);
-        if (bias is not null) output = output + bias.view(-1, 1);
-        return output.view(input.shape[0], weight.shape[0], outHeight, outWidth);
     }
 
     /// <summary>The same values with NHWC strides (a no-op when they already are); autograd flows through.</summary>

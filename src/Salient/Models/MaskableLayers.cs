@@ -118,19 +118,11 @@ public sealed class MaskableConv2d : MaskableModule
     public override Parameter Weight => weight;
     public Parameter? Bias => bias;
 
-    public override Tensor forward(Tensor input)
-    {
-        columns = Convolution.UsesColumns(input.shape[2], input.shape[3], KernelSize, Stride, Padding);
-        return Convolution.Conv2d(input, ForwardWeight(), bias, Stride, Padding);
-    }
-
-    // Whether the last input went to Convolution's matrix-product path, which reads the weight in OIHW order.
-    private bool columns;
+    public override Tensor forward(Tensor input) => Convolution.Conv2d(input, ForwardWeight(), bias, Stride, Padding);
 
     // The kernels read activations channels-last (see Convolution), and libtorch copies an OIHW weight
-    // to that layout on every call; a fixed weight is kept in the layout its path reads.
-    protected override Tensor FrozenForm(Tensor effective) =>
-        columns ? effective.contiguous().alias() : Convolution.ChannelsLastWeight(effective);
+    // to that layout on every call; a fixed weight is copied once.
+    protected override Tensor FrozenForm(Tensor effective) => Convolution.ChannelsLastWeight(effective);
 }
 
 public sealed class MaskableLinear : MaskableModule

@@ -8,8 +8,7 @@ public class ConvolutionTests
     /// <summary>
     /// Forward values and both gradients of the library's convolution against libtorch's own
     /// convolution in float64 (computed without oneDNN), for channel counts that are and are not
-    /// multiples of oneDNN's block widths (8, 16), and for maps small enough (≤ 16 output pixels)
-    /// that the library computes them as unfold + matrix product, strided too.
+    /// multiples of oneDNN's block widths (8, 16), on maps down to 2×2, strided too.
     /// </summary>
     [Theory]
     [InlineData(3, 8, 32, 1)]
