@@ -17,7 +17,7 @@ public static class TrainingBench
     public static double TrainStepB128()
     {
         using var model = PaperVgg();
-        using var optimizer = TrainingRecipe.PaperSgd.CreateOptimizer(model);
+        using var optimizer = TrainingRecipe.Paper.CreateOptimizer(model);
         using var x = rand(128, 3, 32, 32);
         using var y = randint(0, 43, [128]);
         model.train();
