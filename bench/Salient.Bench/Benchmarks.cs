@@ -9,10 +9,14 @@ public static partial class Benchmarks
     public static IEnumerable<(string Key, Func<double> Measure)> All =>
     [
         ("train_step_b128_s", TrainingBench.TrainStepB128),
+        ("train_epoch_gtsrb_s", TrainingBench.TrainEpochGtsrb),
+        ("train_epoch_gtsrb_images", TrainingBench.GtsrbTrainingImages),
         ("eval_b128_s", TrainingBench.EvalB128),
         ("road_impute_9pct_per_image_s", RoadImputeNinePercentagesPerImage),
         ("road_impute_9pct_per_image_cpu_s", RoadImputeNinePercentagesCpuPerImage),
         ("pgd40_step_b128_s", AdversarialBench.Pgd40StepB128),
+        ("adv_step_pgd7_b128_s", AdversarialBench.Pgd7StepB128),
+        ("adv_step_fgsm_rs_b128_s", AdversarialBench.FgsmRsStepB128),
         ("latency_b1_dense_s", PruningBench.DenseLatency),
         ("latency_b1_masked_s", PruningBench.MaskedLatency),
         ("latency_b1_compacted_s", PruningBench.CompactedLatency),

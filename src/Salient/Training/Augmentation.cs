@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Salient.Data;
 using static TorchSharp.torch;
 
@@ -22,6 +23,7 @@ public sealed record AugmentationSettings
     /// <summary>Deviations from the image's mean multiplied by a factor from [1 − contrast, 1 + contrast].</summary>
     public double Contrast { get; init; }
 
+    [JsonIgnore]
     public bool IsIdentity => Translate == 0 && RotateDegrees == 0 && Scale == 0 && Brightness == 0 && Contrast == 0;
 
     public void Validate()

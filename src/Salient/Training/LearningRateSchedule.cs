@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Salient.Training;
 
 /// <summary>
@@ -22,6 +24,7 @@ public sealed record LearningRateSchedule
     public double StepFactor { get; init; } = 0.1;
 
     /// <summary>Whether the curve depends on the run's length (so a resume must keep the epoch count).</summary>
+    [JsonIgnore]
     public bool DependsOnEpochs => Shape == Cosine;
 
     public void Validate()
