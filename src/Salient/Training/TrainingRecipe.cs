@@ -51,15 +51,17 @@ public sealed record TrainingRecipe
     public static TrainingRecipe Paper => new();
 
     /// <summary>
-    /// For the paper's plain VGG-16 (no BatchNorm) on real GTSRB in 20 epochs: a 2-epoch linear
-    /// warm-up to rate 0.04, cosine decay, and shifts, rotations, zooms, brightness and contrast
-    /// like the best GTSRB entries used. Momentum, weight decay, batch and the loss are the paper's.
+    /// For the paper's plain VGG-16 (no BatchNorm) on real GTSRB in 20 epochs: rate 0.05 (with which
+    /// the same layers and init train on CIFAR-10 without BatchNorm in chengyangfu/pytorch-vgg-cifar10),
+    /// reached by a linear warm-up over half an epoch, then cosine
+    /// decay; shifts, rotations, zooms, brightness and contrast like the best GTSRB entries used.
+    /// Momentum, weight decay, batch and the loss are the paper's.
     /// </summary>
     public static TrainingRecipe Gtsrb => new()
     {
         Epochs = 20,
-        LearningRate = 0.04,
-        Schedule = new LearningRateSchedule { Shape = LearningRateSchedule.Cosine, WarmupEpochs = 2 },
+        LearningRate = 0.05,
+        Schedule = new LearningRateSchedule { Shape = LearningRateSchedule.Cosine, WarmupEpochs = 0.5 },
         Augmentation = new AugmentationSettings { Translate = 0.1, RotateDegrees = 10, Scale = 0.1, Brightness = 0.3, Contrast = 0.3 },
     };
 
