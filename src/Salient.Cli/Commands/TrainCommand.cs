@@ -129,6 +129,13 @@ internal static class TrainCommand
             if (recipe.Strategy != "adversarial" && parse.GetValue(attack) is { } kind)
                 throw new SalientException($"--attack {kind} is for adversarial training; add --strategy adversarial or drop --attack.");
             recipe.Validate();
+            PruningSettings? pruning = null;
+            if (parse.GetValue(prune) is { } methodName)
+            {
+                var paper = PruningSettings.Paper(PruningSettings.ParseMethod(methodName));
+                pruning = paper with { Amount = parse.GetValue(pruneAmount) ?? paper.Amount, LinearAmount = parse.GetValue(pruneLinearAmount) ?? paper.LinearAmount };
+                pruning.Validate();
+            }
             var checkpoint = parse.GetValue(outPath)!;
             if (File.Exists(checkpoint) && !parse.GetValue(resume))
                 throw new SalientException($"'{checkpoint}' already exists; pass --resume to continue it or choose another --out.");
@@ -136,16 +143,13 @@ internal static class TrainCommand
             using var model = parse.GetValue(init) is { } initPath ? StartFrom(initPath, split) : FreshModel(split);
 
             var trainer = new Trainer(recipe);
-            if (parse.GetValue(prune) is { } methodName)
+            if (pruning is not null)
             {
-                var method = PruningSettings.ParseMethod(methodName);
-                var paper = PruningSettings.Paper(method);
-                var pruning = paper with { Amount = parse.GetValue(pruneAmount) ?? paper.Amount, LinearAmount = parse.GetValue(pruneLinearAmount) ?? paper.LinearAmount };
                 // On resume the checkpoint's masks replace these; pruning first keeps the layers' buffers in place.
                 Pruner.Prune(model, pruning);
                 trainer.ExtraMetadata["salient.pruning"] = JsonSerializer.Serialize(new
                 {
-                    method = methodName, pruning.Amount, pruning.LinearAmount,
+                    method = parse.GetValue(prune), pruning.Amount, pruning.LinearAmount,
                     flow = parse.GetValue(init) is null ? "pre-train" : "post-train, fine-tuned",
                 });
             }

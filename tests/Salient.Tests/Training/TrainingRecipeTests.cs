@@ -150,6 +150,24 @@ public class TrainCommandValidationTests
     }
 
     [Fact]
+    public void ABadPruningAmountStopsBeforeTheDataIsRead()
+    {
+        var (exit, _, err) = CliRunner.Run("train", "--data", "/no/such/folder", "--prune", "l1", "--prune-amount", "NaN", "--out", "/no/such/m.safetensors");
+        Assert.Equal(2, exit);
+        Assert.Contains("Amount", err);
+        Assert.DoesNotContain("/no/such/folder", err);
+    }
+
+    [Fact]
+    public void EvaluateChecksItsAttackBeforeReadingTheCheckpoint()
+    {
+        var (exit, _, err) = CliRunner.Run("evaluate", "--checkpoint", "/no/such/m.safetensors", "--robust", "--epsilon", "NaN");
+        Assert.Equal(2, exit);
+        Assert.Contains("epsilon", err);
+        Assert.DoesNotContain("/no/such/m.safetensors", err);
+    }
+
+    [Fact]
     public void FastFgsmTakesOneStep()
     {
         var (exit, _, err) = CliRunner.Run("train", "--strategy", "adversarial", "--attack", "fgsm-rs", "--attack-steps", "7", "--out", "/no/such/m.safetensors");
