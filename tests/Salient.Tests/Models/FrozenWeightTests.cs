@@ -130,7 +130,7 @@ public class FrozenWeightTests
         using var x = rand(8, 3, 32, 32);
         using var y = randint(0, 5, [8]);
         using var before = FrozenLogits(model, x);
-        using var optimizer = TrainingRecipe.PaperSgd.CreateOptimizer(model);
+        using var optimizer = TrainingRecipe.Paper.CreateOptimizer(model);
         model.train();
         optimizer.ZeroGrad();
         nn.functional.cross_entropy(model.forward(x), y).backward();
