@@ -57,15 +57,7 @@ internal static class PruneCommand
                 }
                 var metadata = new Dictionary<string, string>(source.Metadata)
                 {
-                    ["salient.pruning"] = JsonSerializer.Serialize(new
-                    {
-                        method = parse.GetValue(method),
-                        amount = settings.Amount,
-                        linearAmount = settings.LinearAmount,
-                        layers = settings.Layers,
-                        sparsity = sparsity.Overall,
-                        compacted = parse.GetValue(compact),
-                    }),
+                    [PruningRecord.MetadataKey] = new PruningRecord(settings, PruningRecord.PostNotFineTuned, sparsity.Overall, parse.GetValue(compact)).ToJson(),
                 };
                 var outPath = parse.GetValue(output)!.FullName;
                 Checkpoint.Save(outPath, parse.GetValue(compact) ? compacted! : model, source.ClassNames, metadata);

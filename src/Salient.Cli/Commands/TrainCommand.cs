@@ -1,9 +1,9 @@
 using System.CommandLine;
 using Salient.Data;
-using System.Text.Json;
 using Salient.Models;
 using Salient.Pruning;
 using Salient.Training;
+using Salient.Workflows;
 using Spectre.Console;
 using static TorchSharp.torch;
 
@@ -15,11 +15,11 @@ internal static class TrainCommand
     {
         var data = new DataOptions();
         var outPath = new Option<string>("--out") { Description = "Checkpoint file to write after every epoch (.safetensors)", Required = true };
-        var arch = new Option<string>("--arch") { Description = "vgg16 or resnet18", DefaultValueFactory = _ => "vgg16" };
+        var arch = new Option<string>("--arch") { Description = "vgg16 or resnet18", DefaultValueFactory = _ => new ModelSettings().Architecture };
         arch.AcceptOnlyFromAmong(ModelSpec.Architectures);
-        var width = new Option<double>("--width") { Description = "Channel-width multiplier (1 = the paper's model)", DefaultValueFactory = _ => 1.0 };
+        var width = new Option<double>("--width") { Description = "Channel-width multiplier (1 = the paper's model)", DefaultValueFactory = _ => new ModelSettings().Width };
         var batchNorm = new Option<bool>("--batch-norm") { Description = "VGG-16: BatchNorm after every convolution (learns far faster; not the paper's model)" };
-        var stem = new Option<string>("--stem") { Description = "ResNet stem: imagenet (7×7/2 + pool) or cifar (3×3/1)", DefaultValueFactory = _ => "imagenet" };
+        var stem = new Option<string>("--stem") { Description = "ResNet stem: imagenet (7×7/2 + pool) or cifar (3×3/1)", DefaultValueFactory = _ => new ModelSettings().Stem };
         var recipeName = new Option<string>("--recipe")
         {
             Description = "Base recipe: paper (SPEC.md: SGD 0.01, momentum 0.9, wd 5e-4, batch 128, 100 epochs, constant rate; alias vgg-sgd), "
@@ -62,8 +62,8 @@ internal static class TrainCommand
         var prune = new Option<string?>("--prune") { Description = "Prune before training: l1, global or layered (with --init: post-train + fine-tune; without: pre-train flow)" };
         var pruneAmount = new Option<double?>("--prune-amount") { Description = "Pruning fraction (default the paper's: l1 0.2 of each conv, global 0.2, layered 0.1 of channels)" };
         var pruneLinearAmount = new Option<double?>("--prune-linear-amount") { Description = "Pruning fraction of linear layers for l1/layered (default 0.1)" };
-        var normalization = new Option<string>("--normalization") { Description = "data (train-split mean/std) or paper (the reference constants)", DefaultValueFactory = _ => "data" };
-        normalization.AcceptOnlyFromAmong("data", "paper");
+        var normalization = new Option<string>("--normalization") { Description = "data (train-split mean/std) or paper (the reference constants)", DefaultValueFactory = _ => new ModelSettings().Normalization };
+        normalization.AcceptOnlyFromAmong(ModelSettings.Normalizations);
 
         var command = new Command("train", "Train a classifier and write a checkpoint after every epoch")
         {
@@ -74,20 +74,15 @@ internal static class TrainCommand
         data.AddTo(command);
         command.SetAction(CommandRunner.Guard(parse =>
         {
+            var modelSettings = new ModelSettings
+            {
+                Architecture = parse.GetValue(arch)!, Width = parse.GetValue(width), Stem = parse.GetValue(stem)!,
+                BatchNorm = parse.GetValue(batchNorm), Normalization = parse.GetValue(normalization)!,
+            };
+            modelSettings.Validate();
             SalientModel FreshModel(DataSplit split)
             {
-                var (mean, std) = parse.GetValue(normalization) == "paper" ? (new ModelSpec().Mean, new ModelSpec().Std) : Splits.ChannelStatistics(split.Train);
-                var spec = new ModelSpec
-                {
-                    Architecture = parse.GetValue(arch)!,
-                    NumClasses = split.ClassNames.Count,
-                    Width = parse.GetValue(width),
-                    InputSize = split.Train.ImageSize,
-                    Stem = parse.GetValue(stem)!,
-                    BatchNorm = parse.GetValue(batchNorm),
-                    Mean = mean,
-                    Std = std,
-                };
+                var spec = modelSettings.SpecFor(split);
                 SeededRandom.SeedTorch(parse.GetValue(seed), "init");
                 return ModelFactory.Create(spec);
             }
@@ -146,12 +141,9 @@ internal static class TrainCommand
             if (pruning is not null)
             {
                 // On resume the checkpoint's masks replace these; pruning first keeps the layers' buffers in place.
-                Pruner.Prune(model, pruning);
-                trainer.ExtraMetadata["salient.pruning"] = JsonSerializer.Serialize(new
-                {
-                    method = parse.GetValue(prune), pruning.Amount, pruning.LinearAmount,
-                    flow = parse.GetValue(init) is null ? "pre-train" : "post-train, fine-tuned",
-                });
+                var sparsityAfterPruning = Pruner.Prune(model, pruning);
+                trainer.ExtraMetadata[PruningRecord.MetadataKey] = new PruningRecord(pruning,
+                    parse.GetValue(init) is null ? PruningRecord.Pre : PruningRecord.PostFineTuned, sparsityAfterPruning.Overall).ToJson();
             }
             var state = RunWithProgress(trainer, model, split, checkpoint, parse.GetValue(resume));
             var sparsity = SparsityReport.Measure(model);

@@ -4,10 +4,13 @@ namespace Salient.Pruning;
 
 /// <summary>
 /// How a checkpoint was pruned, in the one shape every writer uses (metadata key
-/// <see cref="MetadataKey"/>): the settings, the flow, and the weight sparsity measured after pruning.
+/// <see cref="MetadataKey"/>): the settings, the flow ("Pre", "Post-FT" or "Post-noFT", as the study names
+/// its models), the weight sparsity measured after pruning, and whether the pruned channels were removed.
 /// </summary>
-public sealed record PruningRecord(PruningSettings Settings, string Flow, double Sparsity)
+public sealed record PruningRecord(PruningSettings Settings, string Flow, double Sparsity, bool Compacted = false)
 {
+    public const string Pre = "Pre", PostFineTuned = "Post-FT", PostNotFineTuned = "Post-noFT";
+
     public const string MetadataKey = "salient.pruning";
 
     private static readonly JsonSerializerOptions Json = new() { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };

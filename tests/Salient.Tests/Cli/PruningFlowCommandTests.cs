@@ -18,7 +18,10 @@ public class PruningFlowCommandTests
         using (var pre = Checkpoint.Load(temp["pre.safetensors"]))
         {
             Assert.InRange(SparsityReport.Measure(pre.Model).Overall, 0.19, 0.20);
-            Assert.Contains("pre-train", pre.Metadata["salient.pruning"]);
+            // The metadata shape the study and the prune verb write.
+            var record = PruningRecord.From(pre.Metadata)!;
+            Assert.Equal((PruningMethod.L1Unstructured, 0.2, PruningRecord.Pre), (record.Settings.Method, record.Settings.Amount, record.Flow));
+            Assert.InRange(record.Sparsity, 0.19, 0.20);
         }
 
         (exit, _, err) = CliRunner.Run(["train", .. Data, "--epochs", "1", "--out", temp["nat.safetensors"]]);

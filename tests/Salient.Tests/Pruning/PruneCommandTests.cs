@@ -1,6 +1,6 @@
-using System.Text.Json;
 using Salient.Cli;
 using Salient.Models;
+using Salient.Pruning;
 using Salient.Tests.Cli;
 using static TorchSharp.torch;
 
@@ -30,9 +30,11 @@ public class PruneCommandTests
             using var pruned = Checkpoint.Load(output);
             Assert.Equal(["stop", "yield", "merge"], pruned.ClassNames);
             Assert.Equal("natural", pruned.Metadata["salient.training"]);
-            using var meta = JsonDocument.Parse(pruned.Metadata["salient.pruning"]);
-            Assert.Equal("layered", meta.RootElement.GetProperty("method").GetString());
-            Assert.Equal(0.25, meta.RootElement.GetProperty("amount").GetDouble());
+            // The one metadata shape the study writes too.
+            var record = PruningRecord.From(pruned.Metadata)!;
+            Assert.Equal((PruningMethod.LayeredStructured, 0.25, PruningRecord.PostNotFineTuned, true),
+                (record.Settings.Method, record.Settings.Amount, record.Flow, record.Compacted));
+            Assert.InRange(record.Sparsity, 0.01, 0.3);
             // 8 channels − round(0.25·8) = 6 in the first convolution.
             Assert.Equal(6, pruned.Model.Spec.LayerWidths![0]);
         }
