@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using Salient.Attribution;
 using Salient.Data;
 using Salient.Evaluation.Metrics;
+using Salient.Execution.Slurm;
 using Salient.Pruning;
 using Salient.Training;
 using Salient.Workflows;
@@ -33,6 +34,8 @@ public sealed record StudySettings
     /// <summary>The metrics to compute, by name, each with its own settings (see <see cref="ExplanationMetrics"/>); all of them by default.</summary>
     public Dictionary<string, JsonObject> Metrics { get; init; } = DefaultMetrics();
     public ulong[] Seeds { get; init; } = [0];
+    /// <summary>How each cell's job asks Slurm for resources and starts salient on a node (<c>--executor slurm</c>); no cell's hash depends on it.</summary>
+    public SlurmSettings Slurm { get; init; } = new();
 
     public static readonly string[] PresetNames = ["quick", "paper", "tiny"];
 
@@ -109,6 +112,7 @@ public sealed record StudySettings
         Pruning.For(PruningMethod.L1Unstructured).Validate();
         Pruning.For(PruningMethod.GlobalUnstructured).Validate();
         Pruning.For(PruningMethod.LayeredStructured).Validate();
+        Slurm.Validate();
     }
 
     internal static readonly JsonSerializerOptions Json = new()
