@@ -45,16 +45,18 @@ internal static class StudyCommand
             if (threads is { } own && (jobs == 1 || parse.GetValue(cellOption) is not null)) set_num_threads(own);
             if (parse.GetValue(cellOption) is { } cellId) return RunCell(plan, folder, cellId);
 
+            var dry = parse.GetValue(dryRun);
+            ICellExecutor executor = dry ? new InProcessExecutor()
+                : slurm ? new SlurmExecutor(settings.Slurm, wait: !parse.GetValue(noWait))
+                : jobs > 1 ? new LocalProcessExecutor(ThisSalient(), jobs, threads ?? Math.Max(1, Environment.ProcessorCount / jobs))
+                : new InProcessExecutor();
             Console.Error.WriteLine("Measuring this machine's speed on the study's model ...");
             var estimate = StudyEstimate.Measure(settings);
-            if (parse.GetValue(dryRun))
+            if (dry)
             {
                 PrintPlan(plan, estimate);
                 return 0;
             }
-            ICellExecutor executor = slurm ? new SlurmExecutor(wait: !parse.GetValue(noWait))
-                : jobs > 1 ? new LocalProcessExecutor(ThisSalient(), jobs, threads ?? Math.Max(1, Environment.ProcessorCount / jobs))
-                : new InProcessExecutor();
             using var stop = new CancellationTokenSource();
             ConsoleCancelEventHandler onCtrlC = (_, e) => { e.Cancel = true; stop.Cancel(); };
             Console.CancelKeyPress += onCtrlC;
@@ -76,7 +78,7 @@ internal static class StudyCommand
             }
             if (outcome.Running.Count > 0)
             {
-                Console.WriteLine($"{outcome.Running.Count} cells are queued or running as Slurm jobs. Run the same command again to follow them " +
+                Console.WriteLine($"Cells queued or running as Slurm jobs: {outcome.Running.Count}. Run the same command again to follow them " +
                                   $"(it resubmits only cells that are neither finished nor queued), or 'salient results --study {folder}' to see what finished.");
                 return 0;
             }

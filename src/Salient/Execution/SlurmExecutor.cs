@@ -13,7 +13,7 @@ namespace Salient.Execution;
 /// (<c>cells/ID.job</c>), so a rerun follows the cells still queued or running and resubmits only the
 /// others.
 /// </summary>
-public sealed class SlurmExecutor(bool wait = true, TimeSpan? pollInterval = null) : ICellExecutor
+public sealed class SlurmExecutor : ICellExecutor
 {
     public const string LogsFolder = "logs";
 
@@ -23,7 +23,23 @@ public sealed class SlurmExecutor(bool wait = true, TimeSpan? pollInterval = nul
     /// <summary>Pending reasons that only mean "waiting its turn"; any other is told to the user.</summary>
     private static readonly HashSet<string> OrdinaryReasons = ["Dependency", "Priority", "Resources", "None"];
 
-    private readonly TimeSpan poll = pollInterval ?? TimeSpan.FromSeconds(5);
+    /// <summary>Following polls Slurm every second while jobs change, and less often (up to this) while they do not.</summary>
+    private static readonly TimeSpan LongestPoll = TimeSpan.FromSeconds(10);
+
+    private readonly SlurmClient client;
+    private readonly bool wait;
+    private readonly TimeSpan? pollInterval;
+
+    /// <summary>Checks the settings and that the program jobs run exists here, before anything is written or submitted.</summary>
+    /// <param name="wait">Follow the jobs until every cell has ended; false: submit and return (<c>--no-wait</c>).</param>
+    /// <param name="pollInterval">A fixed interval between looks at the queue; null: one second while jobs change, up to ten while they do not.</param>
+    public SlurmExecutor(SlurmSettings settings, bool wait = true, TimeSpan? pollInterval = null)
+    {
+        settings.Validate();
+        client = new SlurmClient(settings with { SalientCommand = [ProgramPath(settings.SalientCommand[0]), .. settings.SalientCommand.Skip(1)] });
+        this.wait = wait;
+        this.pollInterval = pollInterval;
+    }
 
     /// <summary>The job of a submitted cell, as recorded in its <c>.job</c> file.</summary>
     public sealed record JobRecord(string JobId, string Hash, int Attempt, string Log);
@@ -40,8 +56,7 @@ public sealed class SlurmExecutor(bool wait = true, TimeSpan? pollInterval = nul
     public void Execute(StudyExecution run)
     {
         run.ParallelCells = null; // the cluster's queue decides
-        var settings = run.Plan.Settings.Slurm;
-        var client = new SlurmClient(settings with { SalientCommand = [ProgramPath(settings.SalientCommand[0]), .. settings.SalientCommand.Skip(1)] });
+        var settings = client.Settings;
 
         var records = run.Pending.Select(c => (c.Id, Record: ReadRecord(run.Folder, c))).Where(r => r.Record is not null).ToDictionary(r => r.Id, r => r.Record!);
         var known = client.Query(records.Values.Select(r => r.JobId));
@@ -86,7 +101,7 @@ public sealed class SlurmExecutor(bool wait = true, TimeSpan? pollInterval = nul
             var jobId = client.Submit(new SlurmJobRequest
             {
                 Name = $"{run.Plan.Settings.Name}/{cell.Id}",
-                Command = client.Settings.SalientInvocation(CellCommand.Arguments(run.Folder, cell, settings.CpusPerTask)),
+                Command = settings.SalientInvocation(CellCommand.Arguments(run.Folder, cell, settings.CpusPerTask)),
                 OutputLog = log,
                 WorkingDirectory = run.Folder,
                 AfterOk = after,
@@ -98,8 +113,7 @@ public sealed class SlurmExecutor(bool wait = true, TimeSpan? pollInterval = nul
             run.Tell($"Slurm job {jobId}: {cell.Id}" + (after.Count > 0 ? $" (after {string.Join(", ", after)})" : ""));
         }
         if (submitted + adopted > 0)
-            run.Tell($"{submitted} cells submitted to Slurm" + (adopted > 0 ? $", {adopted} already queued or running" : "") +
-                     $"; job logs in {Path.GetFullPath(Path.Combine(run.Folder, LogsFolder))}.");
+            run.Tell($"Cells submitted to Slurm: {submitted}, already queued or running: {adopted}; job logs in {Path.GetFullPath(Path.Combine(run.Folder, LogsFolder))}.");
 
         var toldReasons = new HashSet<string>();
         if (!wait)
@@ -108,14 +122,19 @@ public sealed class SlurmExecutor(bool wait = true, TimeSpan? pollInterval = nul
             foreach (var tracked in followed) run.LeftRunning(tracked.Cell);
             return;
         }
+        var interval = TimeSpan.FromSeconds(1);
+        string? lastStates = null;
         while (followed.Count > 0)
         {
-            if (run.Cancellation.WaitHandle.WaitOne(poll)) run.Cancellation.ThrowIfCancellationRequested();
+            if (run.Cancellation.WaitHandle.WaitOne(pollInterval ?? interval)) run.Cancellation.ThrowIfCancellationRequested();
             var statuses = client.Query(followed.Select(t => t.Job.JobId));
             foreach (var tracked in followed.ToList())
-                if (Settle(run, client, tracked, statuses[tracked.Job.JobId]))
+                if (Settle(run, tracked, statuses[tracked.Job.JobId]))
                     followed.Remove(tracked);
             Observe(run, statuses, followed, toldReasons);
+            var states = string.Join(",", statuses.Values.Select(s => s.SlurmState));
+            interval = states == lastStates ? TimeSpan.FromSeconds(Math.Min(LongestPoll.TotalSeconds, interval.TotalSeconds + 1)) : TimeSpan.FromSeconds(1);
+            lastStates = states;
         }
 
         void Follow(Tracked tracked)
@@ -126,7 +145,7 @@ public sealed class SlurmExecutor(bool wait = true, TimeSpan? pollInterval = nul
     }
 
     /// <summary>Imports the cell's outcome once its job has ended (or skips it if a cell it needs failed); true when the cell is settled.</summary>
-    private static bool Settle(StudyExecution run, SlurmClient client, Tracked tracked, SlurmJobStatus status)
+    private bool Settle(StudyExecution run, Tracked tracked, SlurmJobStatus status)
     {
         var (cell, job) = (tracked.Cell, tracked.Job);
         if (run.BlockedBy(cell) is { } reason)
@@ -175,7 +194,7 @@ public sealed class SlurmExecutor(bool wait = true, TimeSpan? pollInterval = nul
         parts.AddRange(pending.Select(g => $"{g.Count()} pending ({g.Key})"));
         if (parts.Count > 0) run.ReportActivity("Slurm: " + string.Join(", ", parts));
         foreach (var group in pending.Where(g => !OrdinaryReasons.Contains(g.Key) && toldReasons.Add(g.Key)))
-            run.Tell($"{group.Count()} cells wait in Slurm's queue because of: {group.Key} (Slurm's reason; 'sinfo' shows the nodes' state). " +
+            run.Tell($"Slurm holds cells back because of: {group.Key} (Slurm's reason; 'sinfo' shows the nodes' state). " +
                      $"They start when Slurm can run them: {string.Join(", ", group.Select(g => g.Cell.Id))}.");
     }
 
