@@ -22,6 +22,7 @@ public class LocalProcessExecutorTests
 
         Assert.Empty(outcome.Failed);
         Assert.Equal(SmallCells, outcome.Computed.Count);
+        Assert.Equal(Rows(inProcess.Path), Rows(workers.Path));
         Assert.Equal(Tables(inProcess.Path), Tables(workers.Path));
         // Every cell ran in a process of its own, never this one ...
         var hosts = Hosts(Small, workers.Path);
@@ -49,6 +50,7 @@ public class LocalProcessExecutorTests
 
         Assert.True(exit == 0, output + error);
         Assert.Contains("Cells computed: 3, reused: 0, failed or skipped: 0.", output);
+        Assert.Equal(Rows(inProcess.Path), Rows(workers.Path));
         Assert.Equal(Tables(inProcess.Path), Tables(workers.Path));
         Assert.DoesNotContain(ThisProcess, Hosts(settings, workers.Path));
     }

@@ -56,6 +56,7 @@ public sealed class SlurmExecutorTests : IDisposable
 
         Assert.Empty(outcome.Failed);
         Assert.Equal(SmallCells, outcome.Computed.Count);
+        Assert.Equal(Rows(local.Path), Rows(cluster.Path));
         Assert.Equal(Tables(local.Path), Tables(cluster.Path));
         // One job per cell, each told with the jobs it waits for (afterok), and run outside this process.
         var jobs = Records(settings, cluster.Path);
@@ -123,14 +124,16 @@ public sealed class SlurmExecutorTests : IDisposable
         var run = Task.Run(() => new StudyRunner(settings, study.Path, Collect(seen), executor: new SlurmExecutor(settings.Slurm, pollInterval: Poll)).Run());
         WaitUntil(() => SlurmExecutor.ReadRecord(study.Path, train) is { } r && File.Exists(r.Log) && File.ReadAllText(r.Log).Contains("epoch 3/30"), "the third epoch of training");
         var killed = SlurmExecutor.ReadRecord(study.Path, train)!;
-        // SIGKILL, as the kernel's OOM killer or a failing node would: the process cannot tidy up.
-        Admin("scancel", "--full", "--signal=KILL", killed.JobId);
+        // SIGKILL to the job's process, as the kernel's OOM killer would send it: nothing can tidy up.
+        var pids = Admin("scontrol", "listpids", killed.JobId).Split('\n').Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f.Length >= 3 && f[2] == "batch").Select(f => int.Parse(f[0])).ToList();
+        Assert.NotEmpty(pids);
+        foreach (var pid in pids) System.Diagnostics.Process.GetProcessById(pid).Kill();
         var outcome = run.GetAwaiter().GetResult();
 
         var reasons = outcome.Failed.ToDictionary(f => f.Cell, f => f.Error);
         Assert.Equal($"train/Nat/s0: {reasons["train/Nat/s0"]}", Messages(seen).Single(m => m.StartsWith("train/Nat/s0: ")));
-        Assert.Contains($"Slurm job {killed.JobId}", reasons["train/Nat/s0"]);
-        Assert.EndsWith($"its log is {killed.Log}.", reasons["train/Nat/s0"]);
+        Assert.Equal($"Slurm job {killed.JobId} failed: killed by signal 9; its log is {killed.Log}.", reasons["train/Nat/s0"]);
         Assert.StartsWith("skipped: it needs train/Nat/s0", reasons["explain/Nat/vg/s0"]);
         Assert.StartsWith("skipped: it needs", reasons["metric/gini/Nat/vg/s0"]);
 
@@ -154,6 +157,7 @@ public sealed class SlurmExecutorTests : IDisposable
         var rerun = new StudyRunner(settings, study.Path, executor: new SlurmExecutor(settings.Slurm, pollInterval: Poll)).Run();
         Assert.Empty(rerun.Failed);
         Assert.Equal(["train/Nat/s0", "explain/Nat/vg/s0", "metric/gini/Nat/vg/s0"], rerun.Computed);
+        Assert.Equal(Rows(local.Path), Rows(study.Path));
         Assert.Equal(Tables(local.Path), Tables(study.Path));
     }
 

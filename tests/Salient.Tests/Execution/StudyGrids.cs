@@ -11,10 +11,13 @@ internal static class StudyGrids
 
     /// <summary>
     /// Natural and layered post-train models, VG maps, Gini and gradient norm: nine cells with every kind of
-    /// dependency (a model on a model, maps on a model and the data, a score on maps).
+    /// dependency (a model on a model, maps on a model and the data, a score on maps). The natural model
+    /// trains long enough that a cell started before it ends (on the worker or CPU the data cell frees)
+    /// would find no checkpoint and fail.
     /// </summary>
     public static readonly StudySettings Small = Tiny with
     {
+        Training = Tiny.Training with { Epochs = 8 },
         Strategies = ["natural"], PruningMethods = ["layered"], PruningFlows = ["post-noft"],
         Explanations = Tiny.Explanations with { Methods = ["vg"] },
         Metrics = Tiny.Metrics.Where(m => m.Key is "gini" or "grad-norm").ToDictionary(m => m.Key, m => m.Value),
@@ -51,6 +54,32 @@ internal static class StudyGrids
 
     /// <summary>Every table of the study's report, as CSV text (numbers as the report prints them).</summary>
     public static List<string> Tables(string folder) => StudyReport.Read(folder).Tables.Select(t => t.ToCsv()).ToList();
+
+    /// <summary>
+    /// Every row the study's current cells put in the store, each number by its exact bits: what the
+    /// report's rounded tables are made from. Only the time an epoch took is left out.
+    /// </summary>
+    public static List<string> Rows(string folder)
+    {
+        var plan = StudyPlan.Build(StudySettings.Load(Path.Combine(folder, StudyRunner.SettingsFile)));
+        using var store = new ResultStore(folder);
+        store.Sync();
+        store.Current(plan);
+        var rows = new List<string>();
+        foreach (var (table, columns) in ResultStore.Tables)
+        {
+            var compared = columns.Select(c => c.Name).Where(c => !(table == "epochs" && c == "seconds")).Prepend("cell").ToList();
+            rows.AddRange(store.Query($"SELECT {string.Join(", ", compared)} FROM {table} JOIN current USING(cell)", r =>
+                table + ": " + string.Join(" | ", Enumerable.Range(0, r.FieldCount).Select(i => r.GetValue(i) switch
+                {
+                    double d => BitConverter.DoubleToInt64Bits(d).ToString("x16"),
+                    byte[] b => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(b)),
+                    var v => v.ToString(),
+                }))));
+        }
+        rows.Sort(StringComparer.Ordinal);
+        return rows;
+    }
 
     /// <summary>Which process ran each cell, from its outcome file.</summary>
     public static List<string> Hosts(StudySettings settings, string folder) =>
