@@ -79,7 +79,7 @@ public sealed class LocalProcessExecutor : ICellExecutor
                         break;
                     case Exited e:
                         workers.Remove(e.Worker);
-                        run.Finished(e.Worker.Cell, e.Worker.Outcome(run.Folder));
+                        run.Finished(e.Worker.Cell, e.Worker.Outcome(run.Folder), e.Worker.Clock.Elapsed);
                         e.Worker.Dispose();
                         break;
                 }
@@ -113,6 +113,7 @@ public sealed class LocalProcessExecutor : ICellExecutor
 
         public CellPlan Cell { get; }
         public CellProgress? Latest { get; set; }
+        public Stopwatch Clock { get; } = Stopwatch.StartNew();
 
         public static Worker Start(LocalProcessExecutor executor, StudyExecution run, CellPlan cell, ChannelWriter<WorkerEvent> events)
         {

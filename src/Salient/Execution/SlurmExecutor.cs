@@ -56,18 +56,32 @@ public sealed class SlurmExecutor : ICellExecutor
     public void Execute(StudyExecution run)
     {
         run.ParallelCells = null; // the cluster's queue decides
-        var settings = client.Settings;
+        var followed = Submit(run);
+        if (wait)
+        {
+            Follow(run, followed);
+            return;
+        }
+        if (followed.Count > 0) Observe(run, client.Query(followed.Select(t => t.Job.JobId)), followed, []);
+        foreach (var tracked in followed) run.LeftRunning(tracked.Cell);
+    }
 
+    /// <summary>
+    /// Submits every pending cell that is neither queued nor running already, in plan order (so a cell's
+    /// dependencies have their jobs first); returns the cells to follow, in plan order.
+    /// </summary>
+    private List<Tracked> Submit(StudyExecution run)
+    {
+        var settings = client.Settings;
         var records = run.Pending.Select(c => (c.Id, Record: ReadRecord(run.Folder, c))).Where(r => r.Record is not null).ToDictionary(r => r.Id, r => r.Record!);
         var known = client.Query(records.Values.Select(r => r.JobId));
-        var followed = new List<Tracked>(); // in plan order
-        var byCell = new Dictionary<string, Tracked>();
+        var followed = new List<Tracked>();
+        var jobOf = new Dictionary<string, string>(); // cell → the job that makes it
         int adopted = 0, submitted = 0;
         foreach (var cell in run.Pending)
         {
             var record = records.GetValueOrDefault(cell.Id);
-            var status = record is null ? null : known[record.JobId];
-            bool queued = status is { State: SlurmJobState.Pending or SlurmJobState.Running };
+            bool queued = record is not null && known[record.JobId].State is SlurmJobState.Pending or SlurmJobState.Running;
             if (run.BlockedBy(cell) is { } reason)
             {
                 if (queued) client.Cancel([record!.JobId]);
@@ -76,7 +90,8 @@ public sealed class SlurmExecutor : ICellExecutor
             }
             if (queued && record!.Hash == cell.Hash)
             {
-                Follow(new Tracked(cell, record));
+                followed.Add(new Tracked(cell, record));
+                jobOf[cell.Id] = record.JobId;
                 adopted++;
                 continue;
             }
@@ -93,7 +108,7 @@ public sealed class SlurmExecutor : ICellExecutor
                 continue;
             }
 
-            var after = cell.DependsOn.Where(d => !run.IsDone(d)).Select(d => byCell.TryGetValue(d, out var t) ? t.Job.JobId
+            var after = cell.DependsOn.Where(d => !run.IsDone(d)).Select(d => jobOf.TryGetValue(d, out var job) ? job
                 : throw new InvalidOperationException($"{cell.Id} needs {d}, which is neither done, failed nor submitted.")).ToList();
             run.ClearOutcome(cell);
             int attempt = (record?.Attempt ?? 0) + 1;
@@ -106,22 +121,22 @@ public sealed class SlurmExecutor : ICellExecutor
                 WorkingDirectory = run.Folder,
                 AfterOk = after,
             });
-            var job = new JobRecord(jobId, cell.Hash, attempt, log);
-            AtomicFile.WriteAllText(JobFile(run.Folder, cell), JsonSerializer.Serialize(job, Json));
-            Follow(new Tracked(cell, job));
+            var submittedJob = new JobRecord(jobId, cell.Hash, attempt, log);
+            AtomicFile.WriteAllText(JobFile(run.Folder, cell), JsonSerializer.Serialize(submittedJob, Json));
+            followed.Add(new Tracked(cell, submittedJob));
+            jobOf[cell.Id] = jobId;
             submitted++;
             run.Tell($"Slurm job {jobId}: {cell.Id}" + (after.Count > 0 ? $" (after {string.Join(", ", after)})" : ""));
         }
         if (submitted + adopted > 0)
             run.Tell($"Cells submitted to Slurm: {submitted}, already queued or running: {adopted}; job logs in {Path.GetFullPath(Path.Combine(run.Folder, LogsFolder))}.");
+        return followed;
+    }
 
+    /// <summary>Looks at the queue until every followed cell has ended, importing each outcome as it comes.</summary>
+    private void Follow(StudyExecution run, List<Tracked> followed)
+    {
         var toldReasons = new HashSet<string>();
-        if (!wait)
-        {
-            if (followed.Count > 0) Observe(run, client.Query(followed.Select(t => t.Job.JobId)), followed, toldReasons);
-            foreach (var tracked in followed) run.LeftRunning(tracked.Cell);
-            return;
-        }
         var interval = TimeSpan.FromSeconds(1);
         string? lastStates = null;
         while (followed.Count > 0)
@@ -135,12 +150,6 @@ public sealed class SlurmExecutor : ICellExecutor
             var states = string.Join(",", statuses.Values.Select(s => s.SlurmState));
             interval = states == lastStates ? TimeSpan.FromSeconds(Math.Min(LongestPoll.TotalSeconds, interval.TotalSeconds + 1)) : TimeSpan.FromSeconds(1);
             lastStates = states;
-        }
-
-        void Follow(Tracked tracked)
-        {
-            followed.Add(tracked);
-            byCell[tracked.Cell.Id] = tracked;
         }
     }
 

@@ -130,7 +130,8 @@ public sealed class StudyExecution
     }
 
     /// <summary>Imports a cell's outcome (the one place the store is written during a run).</summary>
-    public void Finished(CellPlan cell, CellOutcome outcome)
+    /// <param name="took">The cell's time as its executor saw it, when more than the outcome's (a worker process's start-up).</param>
+    public void Finished(CellPlan cell, CellOutcome outcome, TimeSpan? took = null)
     {
         store.Import(outcome, cell);
         passesDone += cell.Passes;
@@ -138,7 +139,7 @@ public sealed class StudyExecution
         if (cell.Passes > 0)
         {
             estimatedDone += cell.Passes;
-            actualDone += outcome.Seconds;
+            actualDone += took?.TotalSeconds ?? outcome.Seconds;
         }
         if (outcome.Status == CellOutcome.Done)
         {
