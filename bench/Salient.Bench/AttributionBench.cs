@@ -12,10 +12,11 @@ public static class AttributionBench
 {
     private const int Images = 32;
 
-    public static double PerImage(string method)
+    /// <param name="masked">Explain the layered-pruned (masked) model instead of the dense one.</param>
+    public static double PerImage(string method, bool masked = false)
     {
+        using var model = masked ? PruningBench.LayeredPrunedVgg() : PruningBench.PaperVgg();
         random.manual_seed(0);
-        using var model = ModelFactory.Create(new ModelSpec());
         var pixels = rand(Images, 3, 32, 32);
         var targets = randint(0, 43, [Images], dtype: int64);
         int batchSize = int.TryParse(Environment.GetEnvironmentVariable("SALIENT_ATTR_BATCH"), out var b) ? b : AttributionSettings.DefaultBatchSize;

@@ -6,7 +6,7 @@ namespace Salient.Cli;
 /// <summary>The options every verb that reads images shares, and their translation into <see cref="DataSettings"/>.</summary>
 public sealed class DataOptions
 {
-    public Option<string> Data { get; } = new("--data") { Description = "'synthetic' (built-in signs) or a GTSRB / LISA folder", DefaultValueFactory = _ => DataSettings.Synthetic };
+    public Option<string> Data { get; } = new("--data") { Description = "'synthetic' (built-in signs), 'gtsrb' / 'lisa' (installed by 'salient data download' in $SALIENT_DATA, else the user's cache folder), or a GTSRB / LISA folder", DefaultValueFactory = _ => DataSettings.Synthetic };
     public Option<int> ImageSize { get; } = new("--image-size") { Description = "Square size images are resized to", DefaultValueFactory = _ => 32 };
     public Option<ulong> DataSeed { get; } = new("--data-seed") { Description = "Seed of the synthetic images and of the split by track", DefaultValueFactory = _ => 0UL };
     public Option<bool> CropRoi { get; } = new("--crop-roi") { Description = "GTSRB: crop each image to its ROI box before resizing" };
@@ -43,7 +43,7 @@ public sealed class DataOptions
         var settings = Read(parse);
         if (settings.Source == DataSettings.Synthetic && settings.SyntheticClasses is < 2 or > 43)
             throw new SalientException($"--synthetic-classes must be between 2 and 43, got {settings.SyntheticClasses}.");
-        Console.Error.WriteLine($"Loading {settings.Source} ...");
+        Console.Error.WriteLine($"Loading {DataFolders.Resolve(settings.Source)} ...");
         var split = DataSource.Open(settings);
         Console.Error.WriteLine(split.Description);
         return split;

@@ -15,12 +15,15 @@ internal static class EvaluateCommand
         var checkpointOption = new Option<string>("--checkpoint") { Description = "Checkpoint to evaluate", Required = true };
         var outDir = new Option<string?>("--out") { Description = "Folder for confusion.csv and per-class.csv" };
         var robust = new Option<bool>("--robust") { Description = "Also report accuracy under a PGD-L∞ attack" };
-        var epsilon = new Option<double>("--epsilon") { Description = "PGD radius in [0,1] pixel units", DefaultValueFactory = _ => 0.01 };
-        var attackSteps = new Option<int>("--attack-steps") { Description = "PGD iterations", DefaultValueFactory = _ => 40 };
+        var epsilon = new Option<double?>("--epsilon") { Description = "PGD radius in [0,1] pixel units (default 0.01, the paper's)" };
+        var attackSteps = new Option<int?>("--attack-steps") { Description = "PGD iterations (default 40, the paper's: evaluation keeps the full attack whatever the training used)" };
         var command = new Command("evaluate", "Accuracy, per-class accuracy and confusion matrix of a checkpoint on a test split") { checkpointOption, outDir, robust, epsilon, attackSteps };
         data.AddTo(command);
         command.SetAction(CommandRunner.Guard(parse =>
         {
+            var paperAttack = new PgdSettings();
+            var attack = paperAttack with { Epsilon = parse.GetValue(epsilon) ?? paperAttack.Epsilon, Iterations = parse.GetValue(attackSteps) ?? paperAttack.Iterations };
+            attack.Validate();
             using var ckpt = Checkpoint.Load(parse.GetValue(checkpointOption)!);
             using var split = data.Open(parse);
             DataOptions.RequireSameClasses(ckpt.ClassNames, split.ClassNames);
@@ -35,12 +38,10 @@ internal static class EvaluateCommand
             double? robustAccuracy = null;
             if (parse.GetValue(robust))
             {
-                var attack = new PgdSettings { Epsilon = parse.GetValue(epsilon), Iterations = parse.GetValue(attackSteps) };
-                attack.Validate();
                 TorchSharp.torch.random.manual_seed(0);
                 using var labels = split.Test.LabelTensor();
                 robustAccuracy = AdversarialTraining.RobustAccuracy(ckpt.Model, split.Test.Images, labels, attack);
-                Console.WriteLine($"Robust accuracy (PGD-{attack.Iterations}, ε = {attack.Epsilon}): {robustAccuracy:P2}");
+                Console.WriteLine($"Robust accuracy under {attack.Describe()}: {robustAccuracy:P2}");
             }
             if (parse.GetValue(outDir) is { } dir)
             {

@@ -59,7 +59,7 @@ internal static class EvaluateExplanationsCommand
             foreach (var (choice, scores) in r.Scores.Where(s => s.Choice.Metric is IMetricViews && s.Scores.Details.Count > 0))
             {
                 var details = scores.Details.GroupBy(d => d.Key).Select(g => new DetailMean("model", attribution.Name, g.Key, g.Average(d => d.Value))).ToList();
-                foreach (var table in ((IMetricViews)choice.Metric).Tables(new MetricViewInput(["model"], [attribution.Name], details, "model")))
+                foreach (var table in ((IMetricViews)choice.Metric).Tables(new MetricViewInput(["model"], [attribution.Name], details, "model", choice.Settings)))
                     TerminalTables.Write(table);
             }
             if (parse.GetValue(outDir) is { } dir)

@@ -12,14 +12,14 @@ internal static class ImportCommand
     public static Command Create()
     {
         var from = new Option<FileInfo>("--from") { Description = "PyTorch state dict: torch.save file (.pth, .pt, .bin) or .safetensors.", Required = true };
-        var arch = new Option<string>("--arch") { Description = "vgg16 (the paper's, or torchvision's naming) or resnet18 (torchvision's naming).", Required = true };
-        var classes = new Option<string>("--classes") { Description = "Number of classes, or a text file with one class name per line.", Required = true };
+        var arch = new Option<string?>("--arch") { Description = "vgg16 (the paper's, or torchvision's naming) or resnet18 (torchvision's naming); default: what 'salient export' recorded in the file." };
+        var classes = new Option<string?>("--classes") { Description = "Number of classes, or a text file with one class name per line; default: what 'salient export' recorded in the file." };
         var output = new Option<FileInfo>("--out") { Description = "Where to write the Salient checkpoint (.safetensors).", Required = true };
-        var width = new Option<double?>("--width") { Description = "Width multiplier; default: the first convolution's channels / 64." };
-        var inputSize = new Option<int?>("--input-size") { Description = "Input side in pixels; default: inferred for VGG-16, 32 for ResNet-18." };
+        var width = new Option<double?>("--width") { Description = "Width multiplier; default: recorded by 'salient export', else the first convolution's channels / 64." };
+        var inputSize = new Option<int?>("--input-size") { Description = "Input side in pixels; default: recorded by 'salient export', else inferred for VGG-16 and 32 for ResNet-18." };
         var stem = new Option<string?>("--stem") { Description = "ResNet-18 stem imagenet|cifar; default: from the first convolution's kernel (7 or 3)." };
-        var mean = new Option<string?>("--mean") { Description = "Per-channel mean the PyTorch pipeline subtracted, m1,m2,m3; default the paper's." };
-        var std = new Option<string?>("--std") { Description = "Per-channel standard deviation the pipeline divided by, s1,s2,s3; default the paper's." };
+        var mean = new Option<string?>("--mean") { Description = "Per-channel mean the PyTorch pipeline subtracted, m1,m2,m3; default: recorded by 'salient export', else the paper's." };
+        var std = new Option<string?>("--std") { Description = "Per-channel standard deviation the pipeline divided by, s1,s2,s3; default: recorded by 'salient export', else the paper's." };
 
         var command = new Command("import", "Bring a PyTorch state dict (torchvision's or the paper's VGG-16/ResNet-18 naming, torch.nn.utils.prune masks included) into a Salient checkpoint.")
         {
@@ -28,11 +28,10 @@ internal static class ImportCommand
         command.SetAction(CommandRunner.Guard(parse =>
         {
             var source = parse.GetValue(from)!.FullName;
-            var classNames = ParseClasses(parse.GetValue(classes)!);
             var options = new ImportOptions
             {
-                Architecture = parse.GetValue(arch)!.Trim().ToLowerInvariant(),
-                ClassNames = classNames,
+                Architecture = parse.GetValue(arch)?.Trim().ToLowerInvariant(),
+                ClassNames = parse.GetValue(classes) is { } classList ? ParseClasses(classList) : null,
                 Width = parse.GetValue(width),
                 InputSize = parse.GetValue(inputSize),
                 Stem = parse.GetValue(stem),
@@ -41,17 +40,22 @@ internal static class ImportCommand
             };
             var result = StateDictImport.Import(source, options);
             using var model = result.Model;
-            if (result.UnplacedKeys.Count > 0)
-                Console.Error.WriteLine($"warning: {result.UnplacedKeys.Count} key(s) of '{source}' correspond to nothing in a {options.Architecture} and were ignored: {string.Join(", ", result.UnplacedKeys)}");
             var spec = model.Spec;
+            if (result.UnplacedKeys.Count > 0)
+                Console.Error.WriteLine($"warning: {result.UnplacedKeys.Count} key(s) of '{source}' correspond to nothing in a {spec.Architecture} and were ignored: {string.Join(", ", result.UnplacedKeys)}");
+            if (result.PaperNormalization.Count > 0)
+            {
+                var defaulted = result.PaperNormalization.Select(n => $"{n} [{Join(n == "mean" ? spec.Mean : spec.Std)}]");
+                Console.Error.WriteLine($"note: '{source}' records no normalisation, so the model takes the paper's {string.Join(" and ", defaulted)}; give --mean and --std if the PyTorch pipeline normalised otherwise.");
+            }
             var metadata = new Dictionary<string, string>
             {
                 ["salient.import"] = JsonSerializer.Serialize(new { source, ignored = result.UnplacedKeys }),
             };
             var outPath = parse.GetValue(output)!.FullName;
-            Checkpoint.Save(outPath, model, classNames, metadata);
+            Checkpoint.Save(outPath, model, result.ClassNames, metadata);
             int masked = model.MaskableLayers().Count(l => l.Layer.WeightMask is not null);
-            Console.WriteLine($"{spec.Architecture}, width {spec.Width.ToString(CultureInfo.InvariantCulture)}, input {spec.InputSize}×{spec.InputSize}{(spec.Architecture == "resnet18" ? $", {spec.Stem} stem" : "")}, {spec.NumClasses} classes, {masked} pruned layer(s)");
+            Console.WriteLine($"{spec.Architecture}{(spec.BatchNorm ? " with BatchNorm" : "")}, width {spec.Width.ToString(CultureInfo.InvariantCulture)}, input {spec.InputSize}×{spec.InputSize}{(spec.Architecture == "resnet18" ? $", {spec.Stem} stem" : "")}, {spec.NumClasses} classes, {masked} pruned layer(s)");
             Console.WriteLine($"normalisation in the checkpoint: mean [{Join(spec.Mean)}], std [{Join(spec.Std)}]");
             Console.WriteLine($"wrote {outPath}");
             return 0;

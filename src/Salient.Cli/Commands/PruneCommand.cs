@@ -16,8 +16,8 @@ internal static class PruneCommand
         var linearAmount = new Option<double?>("--linear-amount") { Description = "Fraction for linear layers in l1/layered; default the paper's (0.1)." };
         var layers = new Option<string?>("--layers") { Description = "Comma-separated layer names to prune (e.g. features.0,classifier.1); default every conv/linear layer (layered: all but the output)." };
         var output = new Option<FileInfo>("--out") { Description = "Where to write the pruned checkpoint.", Required = true };
-        var compact = new Option<bool>("--compact") { Description = "Save the compacted VGG-16 (pruned channels physically removed) instead of the masked model." };
-        var report = new Option<bool>("--report") { Description = "Also measure parameters, MACs and batch-1 latency of the dense, masked and compacted models." };
+        var compact = new Option<bool>("--compact") { Description = "Save the compacted VGG-16 (pruned channels physically removed; BatchNorm folded into the convolutions) instead of the masked model." };
+        var report = new Option<bool>("--report") { Description = "Also measure parameters, MACs and batch-1 latency of the dense and masked models, and of the compacted one where the architecture compacts (VGG-16)." };
 
         var command = new Command("prune", "Prune a trained or initialised checkpoint with L1, global or layered-structured masks and save it; prints the sparsity per layer.")
         {
@@ -38,13 +38,14 @@ internal static class PruneCommand
 
             using var source = Checkpoint.Load(input.FullName);
             var model = source.Model;
+            // Asking to save a compacted model that cannot exist is an error before any work; a report simply has no compacted row.
+            if (parse.GetValue(compact) && !Compaction.Supports(model)) Compaction.Compact(model);
             // The dense baseline must be measured before the model is pruned in place.
             ModelCost? denseCost = parse.GetValue(report) ? PruningCostReport.MeasureOne("dense", model) : null;
             var sparsity = Pruner.Prune(model, settings);
             Console.WriteLine(sparsity.ToMarkdown());
 
-            // Only VGG-16 compacts; a ResNet report simply has no compacted row, but asking to save one is an error.
-            SalientModel? compacted = parse.GetValue(compact) || (denseCost is not null && model is Vgg16) ? Compaction.Compact(model) : null;
+            SalientModel? compacted = parse.GetValue(compact) || (denseCost is not null && Compaction.Supports(model)) ? Compaction.Compact(model) : null;
             try
             {
                 if (denseCost is not null)

@@ -55,7 +55,8 @@ public sealed class SmoothGrad : AttributionMethod, IDisposable
             var index = arange(start, Math.Min(start + BatchSize, total), int64);
             var image = index.div(samples, RoundingMode.floor);
             var copies = modelSpace.index_select(0, image);
-            var perturbation = randn(copies.shape, generator: noise).mul_(Settings.Sigma);
+            // Drawn on the CPU, where the generator lives, so the noise is the same on every device.
+            var perturbation = randn(copies.shape, generator: noise, device: CPU).mul_(Settings.Sigma).to(copies.device);
             var attributions = Inner.AttributeModelSpace(model, copies.add_(perturbation), targets.index_select(0, image));
             sums.index_add_(0, image, attributions, 1);
         }

@@ -5,7 +5,7 @@ namespace Salient.Data;
 /// <summary>Where images come from: the built-in synthetic signs, or a GTSRB / LISA folder.</summary>
 public sealed record DataSettings
 {
-    /// <summary>"synthetic", or a folder holding GTSRB (either layout) or LISA.</summary>
+    /// <summary>"synthetic"; "gtsrb" or "lisa" (installed by 'salient data download' under <see cref="DataFolders.DataRoot"/>); or a folder holding GTSRB (either layout) or LISA.</summary>
     public string Source { get; init; } = Synthetic;
     public LoadOptions Load { get; init; } = new();
     /// <summary>Synthetic only: training and test images (balanced over classes) and the class count.</summary>
@@ -35,7 +35,7 @@ public static class DataSource
             var test = GenerateSynthetic(settings.SyntheticTestImages, SeededRandom.Derive(settings.Load.Seed, "synthetic-test"), options, "test");
             return new DataSplit(train, test, $"synthetic signs ({settings.SyntheticDifficulty}): {options.Classes} classes, {train.Count} training / {test.Count} test images (seed {settings.Load.Seed})");
         }
-        var folder = settings.Source;
+        var folder = DataFolders.Resolve(settings.Source);
         if (!Directory.Exists(folder))
             throw new SalientException($"Data folder '{folder}' does not exist; pass a GTSRB or LISA folder, or 'synthetic' for the built-in signs.");
         if (Lisa.Recognises(folder)) return Lisa.Load(folder, settings.Load);

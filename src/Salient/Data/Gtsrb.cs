@@ -38,29 +38,33 @@ public static partial class Gtsrb
     {
         if (!Directory.Exists(folder))
             throw new SalientException($"Data folder '{folder}' does not exist; pass a GTSRB folder (with Final_Training/Images or Train/) or 'synthetic'.");
-        SignDataset train;
-        SignDataset? test;
+        List<ImageEntry> trainEntries;
+        List<ImageEntry>? testEntries;
         if (FindOfficialTraining(folder) is { } imagesDir)
         {
-            train = ImageSet.Load(OfficialTrainingEntries(imagesDir), ClassNames, options, folder);
-            test = OfficialTestEntries(folder) is { } testEntries ? ImageSet.Load(testEntries, ClassNames, options, folder) : null;
+            trainEntries = OfficialTrainingEntries(imagesDir);
+            testEntries = OfficialTestEntries(folder);
         }
         else if (Directory.Exists(Path.Combine(folder, "Train")))
         {
-            train = ImageSet.Load(RepackTrainingEntries(folder), ClassNames, options, folder);
+            trainEntries = RepackTrainingEntries(folder);
             var testCsv = Path.Combine(folder, "Test.csv");
-            test = File.Exists(testCsv) ? ImageSet.Load(RepackEntries(testCsv, folder), ClassNames, options, folder) : null;
+            testEntries = File.Exists(testCsv) ? RepackEntries(testCsv, folder) : null;
         }
         else
             throw new SalientException($"'{folder}' has neither Final_Training/Images nor Train/; point --data at the folder that holds GTSRB's training images.");
 
-        if (test is not null) return new DataSplit(train, test, $"GTSRB at {folder}: {train.Count} training images, {test.Count} official test images");
-        using (train)
+        if (testEntries is not null)
         {
-            var (tr, te) = Splits.ByGroup(train, options.TestFraction, options.Seed);
-            return new DataSplit(train.Subset(tr), train.Subset(te),
-                $"GTSRB at {folder}: {tr.Length} training / {te.Length} test images, split by track (seed {options.Seed}, no official test set found)");
+            var train = ImageSet.Load(trainEntries, ClassNames, options, folder);
+            var test = ImageSet.Load(testEntries, ClassNames, options, folder);
+            return new DataSplit(train, test, $"GTSRB at {folder}: {train.Count} training images, {test.Count} official test images");
         }
+        var (tr, te) = Splits.ByGroup(trainEntries.Select(e => (long)e.ClassId).ToArray(), trainEntries.Select(e => e.Group).ToArray(), ClassNames.Count,
+            options.TestFraction, options.Seed);
+        var parts = ImageSet.LoadParts(trainEntries, ClassNames, options, folder, tr, te);
+        return new DataSplit(parts[0], parts[1],
+            $"GTSRB at {folder}: {tr.Length} training / {te.Length} test images, split by track (seed {options.Seed}, no official test set found)");
     }
 
     private static string? FindOfficialTraining(string folder)
@@ -99,7 +103,8 @@ public static partial class Gtsrb
         }
     }
 
-    private static List<ImageEntry>? OfficialTestEntries(string folder)
+    /// <summary>The official test images with their ground truth, or null when either is absent.</summary>
+    public static List<ImageEntry>? OfficialTestEntries(string folder)
     {
         var imageDir = Path.Combine(folder, "Final_Test", "Images");
         if (!Directory.Exists(imageDir)) return null;
@@ -139,11 +144,13 @@ public static partial class Gtsrb
         }).ToList();
     }
 
+    // The image's Width and Height (when the CSV has them) place the box in the resized image.
     private static int[]? RoiColumns(CsvTable table, string header) =>
-        table.HasColumn("Roi.X1") ? new[] { "Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2" }.Select(c => table.Column(c, header)).ToArray() : null;
+        table.HasColumn("Roi.X1") ? new[] { "Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2", "Width", "Height" }.Where(c => c.StartsWith("Roi") || table.HasColumn(c)).Select(c => table.Column(c, header)).ToArray() : null;
 
     private static RoiBox? ReadRoi(CsvTable table, (int Line, string[] Fields) row, int[]? roi) =>
-        roi is null ? null : new RoiBox?(new RoiBox(table.IntField(row, roi[0]), table.IntField(row, roi[1]), table.IntField(row, roi[2]), table.IntField(row, roi[3])));
+        roi is null ? null : new RoiBox?(new RoiBox(table.IntField(row, roi[0]), table.IntField(row, roi[1]), table.IntField(row, roi[2]), table.IntField(row, roi[3]),
+            roi.Length == 6 ? table.IntField(row, roi[4]) : 0, roi.Length == 6 ? table.IntField(row, roi[5]) : 0));
 
     /// <summary>
     /// GTSRB names training files TRACK_FRAME (official) or CLASS_TRACK_FRAME (re-packaged); frames

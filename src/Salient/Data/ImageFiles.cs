@@ -10,10 +10,12 @@ public static class ImageFiles
 {
     /// <summary>
     /// Loads <paramref name="path"/>, optionally crops <paramref name="crop"/> (inclusive corners),
-    /// resizes to size×size with bilinear filtering and writes 3·size·size floats in [0,1] (CHW) into
-    /// <paramref name="destination"/>. <paramref name="where"/> names the CSV line for error messages.
+    /// resizes to size×size with bilinear filtering and writes its 3·size·size 8-bit samples (CHW) into
+    /// <paramref name="destination"/>; <see cref="ToPixels"/> makes them floats in [0,1]. Every image
+    /// is 8-bit after resizing (ImageSharp resizes Rgb24 into Rgb24), so these bytes hold all a
+    /// decoded image is. <paramref name="where"/> names the CSV line for error messages.
     /// </summary>
-    public static void LoadInto(string path, int size, RoiBox? crop, Span<float> destination, string where)
+    public static void LoadBytesInto(string path, int size, RoiBox? crop, Span<byte> destination, string where)
     {
         if (!File.Exists(path))
             throw new SalientException($"{where} names '{path}', which does not exist; restore the image or delete that row.");
@@ -42,6 +44,16 @@ public static class ImageFiles
     }
 
     /// <summary>
+    /// Decoded 8-bit samples as an N×3×size×size float tensor in [0,1]: the one conversion every
+    /// loaded image goes through (byte / 255 in float32, computed by libtorch without a managed copy).
+    /// </summary>
+    public static Tensor ToPixels(byte[] samples, int count, int size)
+    {
+        using var bytes = tensor(samples, [count, 3, size, size], ScalarType.Byte);
+        return bytes.to_type(ScalarType.Float32).div_(255f);
+    }
+
+    /// <summary>
     /// Loads image files (and every image in given folders) for a model of input size
     /// <paramref name="size"/>: N×3×size×size pixel-space tensor and the file paths. An image of another
     /// size is an error unless <paramref name="resize"/>; a grey image is an error (the models take colour).
@@ -57,7 +69,7 @@ public static class ImageFiles
         }
         if (files.Count == 0) throw new SalientException("No image files were found in --images (looked for .ppm, .png, .jpg, .jpeg, .bmp).");
         int per = 3 * size * size;
-        var pixels = new float[files.Count * per];
+        var samples = new byte[files.Count * per];
         for (int i = 0; i < files.Count; i++)
         {
             var (w, h, channels) = Describe(files[i]);
@@ -65,9 +77,9 @@ public static class ImageFiles
                 throw new SalientException($"'{files[i]}' has {channels} colour channel{(channels == 1 ? "" : "s")} but the model takes 3 (RGB); convert it to a colour image.");
             if ((w != size || h != size) && !resize)
                 throw new SalientException($"'{files[i]}' is {w}×{h} but the model takes {size}×{size}; pass --resize to resize it (bilinear) or give images of that size.");
-            LoadInto(files[i], size, null, pixels.AsSpan(i * per, per), $"'{files[i]}'");
+            LoadBytesInto(files[i], size, null, samples.AsSpan(i * per, per), $"'{files[i]}'");
         }
-        return (tensor(pixels, [files.Count, 3, size, size]), files.ToArray());
+        return (ToPixels(samples, files.Count, size), files.ToArray());
     }
 
     /// <summary>Width, height and colour channels (1 for grey, 3 for colour) without decoding the pixels.</summary>
@@ -101,11 +113,10 @@ public static class ImageFiles
         return Image.Load<Rgb24>(path);
     }
 
-    private static void CopyPixels(Image<Rgb24> image, Span<float> destination)
+    private static void CopyPixels(Image<Rgb24> image, Span<byte> destination)
     {
         int plane = image.Width * image.Height;
-        var dest = destination; // a span cannot be captured by the lambda below
-        float[] buffer = new float[3 * plane];
+        byte[] buffer = new byte[3 * plane]; // a span cannot be captured by the lambda below
         image.ProcessPixelRows(rows =>
         {
             for (int y = 0; y < rows.Height; y++)
@@ -114,13 +125,13 @@ public static class ImageFiles
                 for (int x = 0; x < row.Length; x++)
                 {
                     int i = y * rows.Width + x;
-                    buffer[i] = row[x].R / 255f;
-                    buffer[plane + i] = row[x].G / 255f;
-                    buffer[2 * plane + i] = row[x].B / 255f;
+                    buffer[i] = row[x].R;
+                    buffer[plane + i] = row[x].G;
+                    buffer[2 * plane + i] = row[x].B;
                 }
             }
         });
-        buffer.CopyTo(dest);
+        buffer.CopyTo(destination);
     }
 
     /// <summary>Writes a CHW float image in [0,1] as an 8-bit file; the format follows the extension (.ppm, .png, …).</summary>

@@ -30,6 +30,17 @@ public static class Lisa
 
     public static DataSplit Load(string folder, LoadOptions options)
     {
+        var (entries, classNames) = ReadEntries(folder, options.LisaPaperClasses);
+        // Boxes are always cropped: a LISA image is a whole road scene.
+        var (train, test) = FirstShareOfEachClass(entries.Select(e => (long)e.ClassId).ToArray(), classNames.Count, TestShare);
+        var parts = ImageSet.LoadParts(entries, classNames, options with { CropToRoi = true }, folder, train, test);
+        return new DataSplit(parts[0], parts[1],
+            $"LISA at {folder}: {classNames.Count} classes, {train.Length} training / {test.Length} test signs (first 16% of each class to test)");
+    }
+
+    /// <summary>The signs <see cref="AnnotationFile"/> lists (one entry per box) and the class names, numbered by first appearance.</summary>
+    public static (List<ImageEntry> Entries, List<string> ClassNames) ReadEntries(string folder, bool paperClasses)
+    {
         var csv = Path.Combine(folder, AnnotationFile);
         if (!File.Exists(csv))
             throw new SalientException($"'{folder}' has no {AnnotationFile}; point --data at the LISA folder that holds it.");
@@ -38,12 +49,12 @@ public static class Lisa
         int[] box = new[] { "Upper left corner X", "Upper left corner Y", "Lower right corner X", "Lower right corner Y" }
             .Select(c => table.Column(c, Header)).ToArray();
 
-        var classNames = options.LisaPaperClasses ? PaperClasses.ToList() : [];
+        var classNames = paperClasses ? PaperClasses.ToList() : [];
         var entries = new List<ImageEntry>();
         foreach (var row in table.Rows)
         {
             var name = table.Field(row, tag);
-            string? cls = options.LisaPaperClasses ? PaperClassOf(name) : name;
+            string? cls = paperClasses ? PaperClassOf(name) : name;
             if (cls is null) continue;
             int id = classNames.IndexOf(cls);
             if (id < 0) { classNames.Add(cls); id = classNames.Count - 1; }
@@ -54,12 +65,7 @@ public static class Lisa
             entries.Add(new ImageEntry(Path.Combine(folder, rel), id, roi, rel, table.Where(row)));
         }
         if (entries.Count == 0) throw new SalientException($"'{csv}' lists no signs of the selected classes; check the file or drop the paper-class filter.");
-
-        // Boxes are always cropped: a LISA image is a whole road scene.
-        using var all = ImageSet.Load(entries, classNames, options with { CropToRoi = true }, folder);
-        var (train, test) = FirstShareOfEachClass(all.Labels, classNames.Count, TestShare);
-        return new DataSplit(all.Subset(train), all.Subset(test),
-            $"LISA at {folder}: {classNames.Count} classes, {train.Length} training / {test.Length} test signs (first 16% of each class to test)");
+        return (entries, classNames);
     }
 
     /// <summary>Per class, the first ⌊share·n⌋ images in file order go to test, the rest to training.</summary>

@@ -2,8 +2,26 @@ using static TorchSharp.torch;
 
 namespace Salient.Data;
 
-/// <summary>A pixel-space ROI box in the original image's coordinates (inclusive corners, as GTSRB's CSVs).</summary>
-public readonly record struct RoiBox(int X1, int Y1, int X2, int Y2);
+/// <summary>A pixel-space ROI box in the original image's coordinates (inclusive corners, as GTSRB's CSVs), and that image's size when known.</summary>
+public readonly record struct RoiBox(int X1, int Y1, int X2, int Y2, int ImageWidth = 0, int ImageHeight = 0)
+{
+    /// <summary>
+    /// The box in the image resized to size×size (row-major, 1 where at least half of a pixel lies in
+    /// the box, as the synthetic signs' masks); all zero when the original size is unknown.
+    /// </summary>
+    public float[] MaskAt(int size)
+    {
+        var mask = new float[size * size];
+        if (ImageWidth < 1 || ImageHeight < 1) return mask;
+        // Resized pixel j covers [j, j + 1) · original / size of the original axis; the box covers [first, last + 1).
+        double Covered(int j, int first, int last, int original) =>
+            Math.Max(0, Math.Min(last + 1.0, (j + 1.0) * original / size) - Math.Max(first, (double)j * original / size)) * size / original;
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++)
+                mask[y * size + x] = Covered(x, X1, X2, ImageWidth) * Covered(y, Y1, Y2, ImageHeight) >= 0.5 ? 1 : 0;
+        return mask;
+    }
+}
 
 /// <summary>
 /// Images as one N×3×S×S float tensor in pixel space [0,1], with labels, class names and where each
@@ -37,13 +55,19 @@ public sealed class SignDataset : IDisposable
     /// <summary>Images sharing a group (a physical sign's track) go to the same side of a split.</summary>
     public string[] Groups { get; }
     public RoiBox?[] Rois { get; }
-    /// <summary>N×S×S sign masks (1 = sign), when known.</summary>
+    /// <summary>N×S×S sign masks (1 = sign), when known: synthetic signs, and GTSRB's ROI boxes unless cropped to them; an all-zero mask = unknown for that image.</summary>
     public Tensor? Masks { get; }
 
     public int Count => Labels.Length;
     public int ImageSize => (int)Images.shape[2];
 
     public Tensor LabelTensor() => tensor(Labels, ScalarType.Int64);
+
+    /// <summary>N×size×size masks of uncropped images from their ROI boxes; null when no box knows its image's size.</summary>
+    public static Tensor? RoiMasks(IReadOnlyList<RoiBox?> rois, int size) =>
+        rois.Any(r => r is { ImageWidth: > 0, ImageHeight: > 0 })
+            ? tensor(rois.SelectMany(r => r?.MaskAt(size) ?? new float[size * size]).ToArray(), [rois.Count, size, size])
+            : null;
 
     public SignDataset Subset(IReadOnlyList<int> indices)
     {

@@ -9,30 +9,34 @@ public static class Splits
     /// groups in shuffled order go to test until it holds <paramref name="testFraction"/> of that
     /// class's images, keeping at least one group for training.
     /// </summary>
-    public static (int[] Train, int[] Test) ByGroup(SignDataset data, double testFraction, ulong seed)
+    public static (int[] Train, int[] Test) ByGroup(SignDataset data, double testFraction, ulong seed) =>
+        ByGroup(data.Labels, data.Groups, data.ClassNames.Count, testFraction, seed);
+
+    /// <summary>As above, from each image's label and group alone (before any image is decoded).</summary>
+    public static (int[] Train, int[] Test) ByGroup(IReadOnlyList<long> labels, IReadOnlyList<string> groups, int classes, double testFraction, ulong seed)
     {
         if (testFraction <= 0 || testFraction >= 1)
             throw new SalientException($"The test fraction must lie strictly between 0 and 1, got {testFraction}.");
         var train = new List<int>();
         var test = new List<int>();
         var rng = new SeededRandom(SeededRandom.Derive(seed, "split-by-group"));
-        foreach (var cls in Enumerable.Range(0, data.ClassNames.Count))
+        var byClass = Enumerable.Range(0, labels.Count).ToLookup(i => labels[i]);
+        foreach (var cls in Enumerable.Range(0, classes))
         {
-            var groups = Enumerable.Range(0, data.Count).Where(i => data.Labels[i] == cls)
-                .GroupBy(i => data.Groups[i]).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.ToList()).ToList();
-            if (groups.Count == 0) continue;
-            rng.Shuffle(groups);
-            int total = groups.Sum(g => g.Count);
+            var classGroups = byClass[cls].GroupBy(i => groups[i]).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.ToList()).ToList();
+            if (classGroups.Count == 0) continue;
+            rng.Shuffle(classGroups);
+            int total = classGroups.Sum(g => g.Count);
             int taken = 0;
-            for (int gi = 0; gi < groups.Count; gi++)
+            for (int gi = 0; gi < classGroups.Count; gi++)
             {
-                bool lastForTrain = gi == groups.Count - 1 && taken > 0;
-                if (taken < testFraction * total && !lastForTrain && groups.Count > 1)
+                bool lastForTrain = gi == classGroups.Count - 1 && taken > 0;
+                if (taken < testFraction * total && !lastForTrain && classGroups.Count > 1)
                 {
-                    test.AddRange(groups[gi]);
-                    taken += groups[gi].Count;
+                    test.AddRange(classGroups[gi]);
+                    taken += classGroups[gi].Count;
                 }
-                else train.AddRange(groups[gi]);
+                else train.AddRange(classGroups[gi]);
             }
         }
         train.Sort();

@@ -59,10 +59,10 @@ public static class NoisyLinearImputation
             },
             _ => { });
 
-        var result = tensor(filled, [count, channels, height, width]);
+        var result = tensor(filled, [count, channels, height, width], device: CPU);
         if (noiseStd == 0) return result;
         using var scope = NewDisposeScope();
-        var noise = randn([count, channels, height, width], generator: generator) * noiseStd;
+        var noise = randn([count, channels, height, width], generator: generator, device: CPU) * noiseStd;
         var removedPixels = removed.detach().cpu().ne(0).unsqueeze(1).to(ScalarType.Float32);
         result.add_(noise * removedPixels);
         return result;

@@ -121,7 +121,7 @@ public static class Road
         using var scope = NewDisposeScope();
         long count = maps.shape[0], height = maps.shape[1], width = maps.shape[2], plane = height * width;
         var values = maps.detach().cpu().to(ScalarType.Float64).reshape(count, plane);
-        var shuffle = rand([count, plane], generator: generator).argsort(1);
+        var shuffle = rand([count, plane], generator: generator, device: CPU).argsort(1);
         var (_, byValue) = values.gather(1, shuffle).sort(1, descending: true, stable: true);
         var mostRelevantFirst = shuffle.gather(1, byValue);
         var rank = zeros([count, plane], ScalarType.Int64)

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using Salient.Models;
 using static TorchSharp.torch;
 
@@ -11,7 +9,9 @@ public sealed record ExportResult(IReadOnlyList<string> Keys, float[] Mean, floa
 /// <summary>
 /// Writes a Salient model as a plain PyTorch state dict: pruned layers as torch.nn.utils.prune
 /// leaves them (weight_orig + weight_mask), without Salient's normalisation buffers (PyTorch
-/// pipelines normalise in their transforms) and without optimizer state.
+/// pipelines normalise in their transforms) and without optimizer state. The normalisation, the
+/// class names and the spec's settings go into the file's metadata (<see cref="StateDictMetadata"/>),
+/// so that <see cref="StateDictImport"/> rebuilds the same model, bit for bit.
 /// </summary>
 public static class StateDictExport
 {
@@ -27,17 +27,9 @@ public static class StateDictExport
             .Select(kv => KeyValuePair.Create(masked.Contains(kv.Key) ? kv.Key[..^".weight".Length] + ".weight_orig" : kv.Key, kv.Value))
             .ToList();
         var spec = model.Spec;
-        // safetensors metadata is free text: enough for a PyTorch user to rebuild the pipeline.
-        var metadata = new Dictionary<string, string>
-        {
-            ["format"] = "pt",
-            ["salient.architecture"] = spec.Architecture,
-            ["salient.width"] = spec.Width.ToString(CultureInfo.InvariantCulture),
-            ["salient.input_size"] = spec.InputSize.ToString(CultureInfo.InvariantCulture),
-            ["salient.mean"] = JsonSerializer.Serialize(spec.Mean),
-            ["salient.std"] = JsonSerializer.Serialize(spec.Std),
-            ["salient.classes"] = JsonSerializer.Serialize(classNames),
-        };
+        // What an import needs to rebuild exactly this model; "format" tells safetensors readers these are PyTorch tensors.
+        var metadata = StateDictMetadata.Describe(spec, classNames);
+        metadata["format"] = "pt";
         TorchStateDictFile.Write(path, tensors, metadata);
         return new ExportResult(tensors.Select(kv => kv.Key).ToList(), spec.Mean, spec.Std);
     }

@@ -1,32 +1,46 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using Salient.Models;
 using static TorchSharp.torch;
 
 namespace Salient.Interop;
 
-/// <summary>How to rebuild a PyTorch model in Salient; null settings are inferred from the file or take <see cref="ModelSpec"/>'s defaults.</summary>
+/// <summary>
+/// How to rebuild a PyTorch model in Salient. A null setting comes from the file's metadata when
+/// <see cref="StateDictExport"/> wrote it (<see cref="StateDictMetadata"/>), otherwise is inferred from
+/// the tensors or takes <see cref="ModelSpec"/>'s default.
+/// </summary>
 public sealed record ImportOptions
 {
-    public required string Architecture { get; init; }
-    public required IReadOnlyList<string> ClassNames { get; init; }
-    /// <summary>Null: the first convolution's output channels / 64.</summary>
+    /// <summary>"vgg16" or "resnet18"; null: the file's metadata, which a plain PyTorch file lacks.</summary>
+    public string? Architecture { get; init; }
+    /// <summary>Null: the file's metadata, which a plain PyTorch file lacks.</summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+    /// <summary>Null: the file's metadata, else the first convolution's output channels / 64.</summary>
     public double? Width { get; init; }
-    /// <summary>Null: VGG-16 infers it from the first linear layer; ResNet-18 takes the default (32).</summary>
+    /// <summary>Null: the file's metadata, else VGG-16 infers it from the first linear layer and ResNet-18 takes the default (32).</summary>
     public int? InputSize { get; init; }
     /// <summary>Null: ResNet-18's first convolution kernel (7 → imagenet, 3 → cifar).</summary>
     public string? Stem { get; init; }
-    /// <summary>The normalisation the PyTorch pipeline applied; null: the paper's constants.</summary>
+    /// <summary>The normalisation the PyTorch pipeline applied; null: the file's metadata, else the paper's constants.</summary>
     public float[]? Mean { get; init; }
     public float[]? Std { get; init; }
 }
 
-/// <summary>The imported model (the caller disposes it) and the source keys that correspond to nothing in it.</summary>
-public sealed record ImportResult(SalientModel Model, IReadOnlyList<string> UnplacedKeys);
+/// <summary>
+/// The imported model (the caller disposes it), its class names, the source keys that correspond to
+/// nothing in it, and which of the normalisation's "mean" and "std" fell back to the paper's
+/// constants because neither the options nor the file gave them.
+/// </summary>
+public sealed record ImportResult(SalientModel Model, IReadOnlyList<string> ClassNames, IReadOnlyList<string> UnplacedKeys, IReadOnlyList<string> PaperNormalization);
 
 /// <summary>
 /// Builds a Salient model from a PyTorch state dict in torchvision's or the paper's naming:
 /// torch.nn.utils.prune's weight_orig/weight_mask pairs become Salient's weight and mask, a
-/// DataParallel "module." prefix is dropped, and torchvision's VGG classifier (Linear at 0, 3, 6)
-/// is renamed onto the paper's (Dropout first: Linear at 1, 4, 6).
+/// DataParallel "module." prefix is dropped, torchvision's VGG classifier (Linear at 0, 3, 6) is
+/// renamed onto the paper's (Dropout first: Linear at 1, 4, 6), and BatchNorm after VGG-16's
+/// convolutions (torchvision's vgg16_bn layout) is recognised by its keys.
 /// </summary>
 public static class StateDictImport
 {
@@ -34,29 +48,33 @@ public static class StateDictImport
 
     public static ImportResult Import(string path, ImportOptions options)
     {
-        CheckArchitecture(options.Architecture);
-        var source = TorchStateDictFile.Read(path);
-        try
-        {
-            return Import(source, options, path);
-        }
-        finally
-        {
-            foreach (var t in source.Values) t.Dispose();
-        }
+        if (options.Architecture is not null) CheckArchitecture(options.Architecture);
+        using var source = TorchStateDictFile.Read(path);
+        return Import(source.Tensors, options, path, source.Metadata);
     }
 
-    /// <summary>Imports from tensors already in memory; <paramref name="sourceName"/> names them in errors. The tensors are copied, not kept.</summary>
-    public static ImportResult Import(IReadOnlyDictionary<string, Tensor> stateDict, ImportOptions options, string sourceName)
+    /// <summary>
+    /// Imports from tensors already in memory; <paramref name="sourceName"/> names them in errors and
+    /// <paramref name="metadata"/> is what the file stored beside them. The tensors are copied, not kept.
+    /// </summary>
+    public static ImportResult Import(IReadOnlyDictionary<string, Tensor> stateDict, ImportOptions options, string sourceName,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
-        CheckArchitecture(options.Architecture);
-        var renamed = Rename(stateDict, options.Architecture);
-        var spec = InferSpec(renamed, options, sourceName);
+        var recorded = StateDictMetadata.Parse(metadata ?? new Dictionary<string, string>(), sourceName);
+        var architecture = options.Architecture ?? recorded.Architecture
+            ?? throw new SalientException($"'{sourceName}' does not record its architecture; give --arch vgg16 or --arch resnet18.");
+        CheckArchitecture(architecture);
+        var classNames = options.ClassNames ?? recorded.ClassNames
+            ?? throw new SalientException($"'{sourceName}' does not record its classes; give --classes with the class count or a file of class names.");
+        var renamed = Rename(stateDict, architecture);
+        var spec = InferSpec(renamed, options, recorded, architecture, classNames.Count, sourceName);
         var model = ModelFactory.Create(spec);
         try
         {
             var unplaced = Load(model, renamed, sourceName);
-            return new ImportResult(model, unplaced);
+            var paperNormalization = new[] { ("mean", options.Mean ?? recorded.Mean), ("std", options.Std ?? recorded.Std) }
+                .Where(s => s.Item2 is null).Select(s => s.Item1).ToList();
+            return new ImportResult(model, classNames, unplaced, paperNormalization);
         }
         catch
         {
@@ -97,39 +115,45 @@ public static class StateDictImport
         return key;
     }
 
-    private static ModelSpec InferSpec(Dictionary<string, (string Original, Tensor Tensor)> source, ImportOptions options, string sourceName)
+    private static ModelSpec InferSpec(Dictionary<string, (string Original, Tensor Tensor)> source, ImportOptions options, StateDictMetadata recorded,
+        string architecture, int classCount, string sourceName)
     {
-        bool vgg = options.Architecture == "vgg16";
+        bool vgg = architecture == "vgg16";
         var firstConvKey = vgg ? "features.0.weight" : "conv1.weight";
         if (!source.TryGetValue(firstConvKey, out var firstConv))
-            throw new SalientException($"'{sourceName}' lacks '{firstConvKey}' (or its weight_orig), the first convolution of a {options.Architecture}; check --arch or the file's key names.");
+            throw new SalientException($"'{sourceName}' lacks '{firstConvKey}' (or its weight_orig), the first convolution of a {architecture}; check --arch or the file's key names.");
         var shape = firstConv.Tensor.shape;
         if (shape.Length != 4)
             throw new SalientException($"'{sourceName}': '{firstConv.Original}' has shape [{string.Join(",", shape)}], not a convolution's 4 dimensions; check --arch.");
-        double width = options.Width ?? shape[0] / 64.0;
         var defaults = new ModelSpec();
-        string stem = options.Stem ?? (!vgg && shape[3] == 3 ? "cifar" : defaults.Stem);
-        int inputSize = options.InputSize ?? (vgg ? VggInputSize(source) ?? defaults.InputSize : defaults.InputSize);
         var spec = new ModelSpec
         {
-            Architecture = options.Architecture,
-            NumClasses = options.ClassNames.Count,
-            Width = width,
-            InputSize = inputSize,
-            Stem = stem,
-            Mean = options.Mean ?? defaults.Mean,
-            Std = options.Std ?? defaults.Std,
+            Architecture = architecture,
+            NumClasses = classCount,
+            // Width × 64 rounds to the first convolution's channels, so only the recorded width gives the other layers' exact widths.
+            Width = options.Width ?? recorded.Width ?? shape[0] / 64.0,
+            // In the plain VGG-16 features.1 is a ReLU, which has no tensors; in vgg16_bn it is the first BatchNorm.
+            BatchNorm = vgg && (source.ContainsKey("features.1.running_mean") || source.ContainsKey("features.1.weight")),
+            InputSize = options.InputSize ?? recorded.InputSize ?? (vgg ? VggInputSize(source) : null) ?? defaults.InputSize,
+            Stem = options.Stem ?? (!vgg && shape[3] == 3 ? "cifar" : defaults.Stem),
+            Mean = options.Mean ?? recorded.Mean ?? defaults.Mean,
+            Std = options.Std ?? recorded.Std ?? defaults.Std,
         };
         spec.Validate();
         return spec;
     }
 
-    /// <summary>VGG-16 flattens C×s×s after five halvings, so the first linear layer's fan-in gives s.</summary>
+    private static readonly Regex FeatureWeight = new(@"^features\.(\d+)\.weight$", RegexOptions.Compiled);
+
+    /// <summary>VGG-16 flattens C×s×s after five halvings, so the first linear layer's fan-in over the last convolution's channels gives s.</summary>
     private static int? VggInputSize(Dictionary<string, (string Original, Tensor Tensor)> source)
     {
-        if (!source.TryGetValue("features.28.weight", out var lastConv) || !source.TryGetValue("classifier.1.weight", out var firstLinear)) return null;
-        if (lastConv.Tensor.shape.Length != 4 || firstLinear.Tensor.shape.Length != 2) return null;
-        long perPosition = lastConv.Tensor.shape[0], fanIn = firstLinear.Tensor.shape[1];
+        var lastConv = source
+            .Select(kv => (Match: FeatureWeight.Match(kv.Key), kv.Value.Tensor))
+            .Where(c => c.Match.Success && c.Tensor.shape.Length == 4)
+            .MaxBy(c => int.Parse(c.Match.Groups[1].Value, CultureInfo.InvariantCulture)).Tensor;
+        if (lastConv is null || !source.TryGetValue("classifier.1.weight", out var firstLinear) || firstLinear.Tensor.shape.Length != 2) return null;
+        long perPosition = lastConv.shape[0], fanIn = firstLinear.Tensor.shape[1];
         if (perPosition == 0 || fanIn % perPosition != 0) return null;
         int side = (int)Math.Round(Math.Sqrt(fanIn / perPosition));
         return side >= 1 && side * side * perPosition == fanIn ? side * 32 : null;
@@ -149,7 +173,7 @@ public static class StateDictImport
             placed.Add(key);
         }
 
-        // Salient's own normalisation buffers come from the options, never from the PyTorch file.
+        // Salient's own normalisation buffers come from the spec (options or metadata), never from the file's tensors.
         var target = model.state_dict().Where(kv => !kv.Key.StartsWith("normalize.")).ToList();
         var missing = target.Select(kv => kv.Key).Where(k => !source.ContainsKey(k)).ToList();
         if (missing.Count > 0)
@@ -174,5 +198,49 @@ public static class StateDictImport
         new($"'{sourceName}': '{key}' has shape [{string.Join(",", got)}] but the model expects [{string.Join(",", expected)}]; check --width, --classes, --input-size and --stem.");
 
     private static string Describe(ModelSpec s) =>
-        $"{s.Architecture} (width {s.Width}, {s.NumClasses} classes{(s.Architecture == "resnet18" ? $", {s.Stem} stem" : "")})";
+        $"{s.Architecture}{(s.BatchNorm ? " with BatchNorm" : "")} (width {s.Width}, {s.NumClasses} classes{(s.Architecture == "resnet18" ? $", {s.Stem} stem" : "")})";
+}
+
+/// <summary>
+/// What <see cref="StateDictExport"/> records beside the tensors (safetensors metadata, or the
+/// torch.save archive's <see cref="TorchStateDictFile.MetadataRecord"/>), so that an import of an
+/// exported file rebuilds the same model; every value is null when the file does not record it.
+/// </summary>
+public sealed record StateDictMetadata(string? Architecture, double? Width, int? InputSize, float[]? Mean, float[]? Std, IReadOnlyList<string>? ClassNames)
+{
+    public const string ArchitectureKey = "salient.architecture", WidthKey = "salient.width", InputSizeKey = "salient.input_size",
+        MeanKey = "salient.mean", StdKey = "salient.std", ClassesKey = "salient.classes";
+
+    public static Dictionary<string, string> Describe(ModelSpec spec, IReadOnlyList<string> classNames) => new()
+    {
+        [ArchitectureKey] = spec.Architecture,
+        [WidthKey] = spec.Width.ToString("R", CultureInfo.InvariantCulture),
+        [InputSizeKey] = spec.InputSize.ToString(CultureInfo.InvariantCulture),
+        [MeanKey] = JsonSerializer.Serialize(spec.Mean),
+        [StdKey] = JsonSerializer.Serialize(spec.Std),
+        [ClassesKey] = JsonSerializer.Serialize(classNames),
+    };
+
+    public static StateDictMetadata Parse(IReadOnlyDictionary<string, string> metadata, string sourceName)
+    {
+        T Valid<T>(string key, string text, Func<string, T?> parse)
+        {
+            try
+            {
+                return parse(text) ?? throw new FormatException("null");
+            }
+            catch (Exception e) when (e is FormatException or JsonException or OverflowException)
+            {
+                throw new SalientException($"'{sourceName}' records {key} = '{text}', which is not valid; re-export the model, or give the setting on the command line.", e);
+            }
+        }
+        var invariant = CultureInfo.InvariantCulture;
+        return new StateDictMetadata(
+            metadata.GetValueOrDefault(ArchitectureKey),
+            metadata.TryGetValue(WidthKey, out var width) ? Valid(WidthKey, width, t => double.Parse(t, NumberStyles.Float, invariant)) : null,
+            metadata.TryGetValue(InputSizeKey, out var size) ? Valid(InputSizeKey, size, t => int.Parse(t, NumberStyles.Integer, invariant)) : null,
+            metadata.TryGetValue(MeanKey, out var mean) ? Valid(MeanKey, mean, t => JsonSerializer.Deserialize<float[]>(t)) : null,
+            metadata.TryGetValue(StdKey, out var std) ? Valid(StdKey, std, t => JsonSerializer.Deserialize<float[]>(t)) : null,
+            metadata.TryGetValue(ClassesKey, out var classes) ? Valid(ClassesKey, classes, t => JsonSerializer.Deserialize<string[]>(t)) : null);
+    }
 }

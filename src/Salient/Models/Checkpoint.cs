@@ -111,6 +111,7 @@ public sealed class Checkpoint : IDisposable
                 dst.copy_(src);
             }
         }
+        model.WeightsChanged();
     }
 
     public void Dispose()

@@ -9,20 +9,25 @@ namespace Salient.Models;
 /// 2.10) those padded kernels return wrong values or NaN whenever a channel count is not a
 /// multiple of the block — the backward pass for 8 channels, the forward pass for 24 or 57. The
 /// channels-last kernels are exact for every channel count, and faster for training besides —
-/// except one: a strided 1×1 convolution with fewer input channels than the block (ResNet's
-/// downsampling shortcut at small widths) crashes the process in its weight gradient, so it runs
-/// as what it is, a 1×1 convolution of every stride-th pixel.
+/// except for 1×1 kernels: on channels-last input with more than one image
+/// they return wrong values for some channel counts (24→40, and 256→512 as in ResNet-18's last
+/// downsampling shortcut at full width), and the strided one crashes in its weight gradient. A 1×1
+/// convolution is a matrix product over channels at each pixel (of every stride-th pixel when
+/// strided), so it runs as exactly that.
 /// </summary>
 public static class Convolution
 {
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long stride, long padding)
     {
-        if (stride > 1 && padding == 0 && weight.shape[2] == 1 && weight.shape[3] == 1)
+        if (padding == 0 && weight.shape[2] == 1 && weight.shape[3] == 1)
         {
-            input = input[.., .., TensorIndex.Slice(null, null, stride), TensorIndex.Slice(null, null, stride)];
-            stride = 1;
+            if (stride > 1) input = input[.., .., TensorIndex.Slice(null, null, stride), TensorIndex.Slice(null, null, stride)];
+            // N×H×W×C times C×O: the output comes back channels-last, like every other convolution's.
+            return nn.functional.linear(input.permute(0, 2, 3, 1), weight.flatten(1), bias).permute(0, 3, 1, 2);
         }
-        return nn.functional.conv2d(ChannelsLast(input), weight, bias, [stride, stride], [padding, padding]);
+        // A weight in OIHW order is copied to channels-last inside libtorch on every call, and for
+        // VGG's 512-channel 2×2 layers that path ran 13× slower than with a channels-last weight.
+        return nn.functional.conv2d(ChannelsLast(input), ChannelsLast(weight), bias, [stride, stride], [padding, padding]);
     }
 
     /// <summary>The same values with NHWC strides (a no-op when they already are); autograd flows through.</summary>
@@ -31,6 +36,11 @@ public static class Convolution
         if (x.dim() != 4 || IsChannelsLast(x)) return x;
         return x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
     }
+
+    /// <summary>A copy of a weight in channels-last (OHWI) memory order, the layout the kernels read; values unchanged.</summary>
+    public static Tensor ChannelsLastWeight(Tensor weight) => weight.dim() == 4
+        ? weight.detach().permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
+        : weight.detach().clone();
 
     public static bool IsChannelsLast(Tensor x)
     {

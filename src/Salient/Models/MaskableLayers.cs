@@ -20,8 +20,20 @@ public interface IMaskable
     Tensor EffectiveWeight();
 }
 
+/// <remarks>
+/// While no gradient can reach the weight — evaluation mode, and the weight frozen or autograd off —
+/// the layer computes weight ⊙ mask once and reuses it: explanations and evaluation run a masked
+/// model hundreds of times with the same weights. libtorch's version counter, which would reveal an
+/// in-place change, is not exposed by TorchSharp, so the cached weight is dropped explicitly by
+/// every path that changes weights or masks: <see cref="SetMask"/>, any change of mode
+/// (<c>train</c>/<c>eval</c>, which every <see cref="EvalScope"/> makes on entry and exit) and
+/// <see cref="SalientModel.WeightsChanged"/> (state-dict and checkpoint loading). Code that writes
+/// a weight in place while the model stays in evaluation mode must call the latter too.
+/// </remarks>
 public abstract class MaskableModule : nn.Module<Tensor, Tensor>, IMaskable
 {
+    private Tensor? frozenWeight;
+
     protected MaskableModule(string name) : base(name) { }
     public abstract Parameter Weight { get; }
     public Tensor? WeightMask => has_buffer("weight_mask") ? get_buffer("weight_mask") : null;
@@ -34,9 +46,51 @@ public abstract class MaskableModule : nn.Module<Tensor, Tensor>, IMaskable
         if (has_buffer("weight_mask")) get_buffer("weight_mask")!.copy_(m);
         // A buffer outlives whatever dispose scope the caller (e.g. a pruning loop) has open.
         else register_buffer("weight_mask", m.DetachFromDisposeScope());
+        WeightChanged();
     }
 
     public Tensor EffectiveWeight() => WeightMask is { } m ? Weight * m : Weight;
+
+    /// <summary>
+    /// The weight <c>forward</c> computes with: the effective weight, computed once and kept while
+    /// no gradient can reach it (see the class remarks).
+    /// </summary>
+    public Tensor ForwardWeight()
+    {
+        if (training || (Weight.requires_grad && is_grad_enabled()))
+        {
+            WeightChanged();
+            return EffectiveWeight();
+        }
+        if (frozenWeight is null)
+        {
+            using var _ = no_grad();
+            frozenWeight = FrozenForm(EffectiveWeight()).DetachFromDisposeScope();
+        }
+        return frozenWeight;
+    }
+
+    /// <summary>How a layer keeps its fixed weight; the weight itself unless a layout computes faster.</summary>
+    protected virtual Tensor FrozenForm(Tensor effective) => WeightMask is null ? effective.alias() : effective;
+
+    /// <summary>Drops the weight computed for frozen use; the next forward recomputes it.</summary>
+    public void WeightChanged()
+    {
+        frozenWeight?.Dispose();
+        frozenWeight = null;
+    }
+
+    public override void train(bool train = true)
+    {
+        base.train(train);
+        WeightChanged();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) WeightChanged();
+        base.Dispose(disposing);
+    }
 }
 
 public sealed class MaskableConv2d : MaskableModule
@@ -64,7 +118,11 @@ public sealed class MaskableConv2d : MaskableModule
     public override Parameter Weight => weight;
     public Parameter? Bias => bias;
 
-    public override Tensor forward(Tensor input) => Convolution.Conv2d(input, EffectiveWeight(), bias, Stride, Padding);
+    public override Tensor forward(Tensor input) => Convolution.Conv2d(input, ForwardWeight(), bias, Stride, Padding);
+
+    // The kernels read activations channels-last (see Convolution), and libtorch copies an OIHW weight
+    // to that layout on every call; a fixed weight is copied once.
+    protected override Tensor FrozenForm(Tensor effective) => Convolution.ChannelsLastWeight(effective);
 }
 
 public sealed class MaskableLinear : MaskableModule
@@ -87,7 +145,7 @@ public sealed class MaskableLinear : MaskableModule
     public override Parameter Weight => weight;
     public Parameter Bias => bias;
 
-    public override Tensor forward(Tensor input) => nn.functional.linear(input, EffectiveWeight(), bias);
+    public override Tensor forward(Tensor input) => nn.functional.linear(input, ForwardWeight(), bias);
 }
 
 /// <summary>Pixel space [0,1] → model space, (x − mean)/std per channel; the model's first module.</summary>
@@ -99,7 +157,13 @@ public sealed class Normalize : nn.Module<Tensor, Tensor>
         register_buffer("std", tensor(std).reshape(1, 3, 1, 1));
     }
 
-    public override Tensor forward(Tensor input) => (input - get_buffer("mean")!) / get_buffer("std")!;
+    /// <remarks>Images read on the CPU move to the model's device here, the one door into every model.</remarks>
+    public override Tensor forward(Tensor input)
+    {
+        var mean = get_buffer("mean")!;
+        if (input.device != mean.device) input = input.to(mean.device);
+        return (input - mean) / get_buffer("std")!;
+    }
 
     /// <summary>Maps a model-space tensor back to pixel space.</summary>
     public Tensor Inverse(Tensor modelSpace) => modelSpace * get_buffer("std")! + get_buffer("mean")!;

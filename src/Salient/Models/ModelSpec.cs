@@ -33,7 +33,16 @@ public sealed record ModelSpec
     /// </summary>
     public int[]? LayerWidths { get; init; }
 
+    /// <summary>
+    /// Compacted VGG-16 only, optional: for each of the 13 convolutions, how many pixels from the
+    /// border its offset map reaches (0: no map). The constant part of a removed channel's
+    /// contribution lives in the bias; only this ring, where zero padding makes it vary, needs the
+    /// map. Null with <see cref="LayerWidths"/> set: whole maps, as compactions wrote them before.
+    /// </summary>
+    public int[]? OffsetRings { get; init; }
+
     public const int VggLayerWidthCount = 15;
+    public const int VggConvolutionCount = 13;
 
     public static readonly string[] Architectures = ["vgg16", "resnet18"];
 
@@ -56,6 +65,8 @@ public sealed record ModelSpec
             if (LayerWidths.Length != VggLayerWidthCount || LayerWidths.Any(w => w < 1))
                 throw new SalientException($"LayerWidths must list {VggLayerWidthCount} positive widths (13 convolutions, then 2 hidden linear layers), got [{string.Join(",", LayerWidths)}].");
         }
+        if (OffsetRings is not null && (LayerWidths is null || OffsetRings.Length != VggConvolutionCount || OffsetRings.Any(r => r < 0)))
+            throw new SalientException($"OffsetRings belong to a compacted VGG-16 (with LayerWidths) and must list {VggConvolutionCount} widths ≥ 0, one per convolution, got [{string.Join(",", OffsetRings)}]; the model description is damaged.");
         if (Mean.Length != 3 || Std.Length != 3 || Std.Any(s => s <= 0))
             throw new SalientException("Normalisation needs 3 means and 3 positive standard deviations (one per colour channel).");
     }

@@ -32,4 +32,25 @@ public abstract class SalientModel : nn.Module<Tensor, Tensor>
 
     /// <summary>The layer that produces the logits; pruning flows leave it whole by default.</summary>
     public abstract string OutputLayerName { get; }
+
+    /// <summary>
+    /// Tells every maskable layer that its weight or mask was written in place, so weights kept for
+    /// frozen use are recomputed (see <see cref="MaskableModule"/>). Loading calls it.
+    /// </summary>
+    public void WeightsChanged()
+    {
+        foreach (var (_, layer) in MaskableLayers()) layer.WeightChanged();
+    }
+
+    public override (IList<string> missing_keys, IList<string> unexpected_keyes) load_state_dict(Dictionary<string, Tensor> source, bool strict = true, IList<string>? skip = null)
+    {
+        try
+        {
+            return base.load_state_dict(source, strict, skip);
+        }
+        finally
+        {
+            WeightsChanged();
+        }
+    }
 }

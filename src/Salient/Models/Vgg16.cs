@@ -18,6 +18,8 @@ public sealed class Vgg16 : SalientModel
     private readonly Sequential classifier;
     // Present only for compacted models (spec.LayerWidths): see ConvOffsets.
     private readonly ConvOffsets? offsets;
+    // Compacted models only: the feature layers in order, each with the offset map and ring its output gets.
+    private readonly (nn.Module<Tensor, Tensor> Layer, Tensor? Offset, int Ring)[]? compactedFeatures;
 
     public Vgg16(ModelSpec spec) : base(nameof(Vgg16), spec)
     {
@@ -65,6 +67,18 @@ public sealed class Vgg16 : SalientModel
             ("6", new MaskableLinear(hidden2, spec.NumClasses)));
         if (spec.LayerWidths is not null) offsets = new ConvOffsets(offsetShapes);
         RegisterComponents();
+        if (offsets is not null)
+        {
+            var rings = new Dictionary<string, int>();
+            int convolution = 0;
+            foreach (var (name, layer) in features.named_children())
+                if (layer is MaskableConv2d conv)
+                    // Without recorded rings (older compactions) a map covers the whole output.
+                    rings[name] = spec.OffsetRings?[convolution++] ?? int.MaxValue;
+            compactedFeatures = features.named_children()
+                .Select(c => ((nn.Module<Tensor, Tensor>)c.module, offsets.For(c.name), rings.GetValueOrDefault(c.name)))
+                .ToArray();
+        }
     }
 
     internal static long Scaled(int channels, double width) => Math.Max(1, (long)Math.Round(channels * width));
@@ -78,12 +92,12 @@ public sealed class Vgg16 : SalientModel
     {
         using var scope = NewDisposeScope();
         var f = x;
-        if (offsets is null) f = features.forward(f);
+        if (compactedFeatures is null) f = features.forward(f);
         else
-            foreach (var (name, layer) in features.named_children())
+            foreach (var (layer, offset, ring) in compactedFeatures)
             {
-                f = ((nn.Module<Tensor, Tensor>)layer).call(f);
-                if (offsets.For(name) is { } offset) f = f + offset;
+                f = layer.call(f);
+                if (offset is not null && ring > 0) f = ConvOffsets.Add(f, offset, ring);
             }
         return classifier.forward(f.flatten(1)).MoveToOuterDisposeScope();
     }
@@ -103,4 +117,26 @@ public sealed class ConvOffsets : nn.Module
     }
 
     public Tensor? For(string convIndex) => has_buffer(convIndex) ? get_buffer(convIndex) : null;
+
+    /// <summary>
+    /// Adds an offset map (C×H×W, zero more than <paramref name="ring"/> pixels from the border) to a
+    /// convolution's fresh output, in place: the four border strips when the ring leaves an
+    /// interior, the whole map otherwise.
+    /// </summary>
+    internal static Tensor Add(Tensor convOutput, Tensor offset, int ring)
+    {
+        long height = offset.shape[1], width = offset.shape[2];
+        if (2L * ring >= Math.Min(height, width)) return convOutput.add_(offset);
+        var all = TensorIndex.Colon;
+        var top = TensorIndex.Slice(0, ring);
+        var bottom = TensorIndex.Slice(height - ring, height);
+        var middle = TensorIndex.Slice(ring, height - ring);
+        var left = TensorIndex.Slice(0, ring);
+        var right = TensorIndex.Slice(width - ring, width);
+        convOutput[all, all, top, all].add_(offset[all, top, all]);
+        convOutput[all, all, bottom, all].add_(offset[all, bottom, all]);
+        convOutput[all, all, middle, left].add_(offset[all, middle, left]);
+        convOutput[all, all, middle, right].add_(offset[all, middle, right]);
+        return convOutput;
+    }
 }

@@ -1,4 +1,5 @@
 using Salient.Models;
+using BatchNorm2d = TorchSharp.Modules.BatchNorm2d;
 using static TorchSharp.torch;
 
 namespace Salient.Pruning;
@@ -8,39 +9,46 @@ namespace Salient.Pruning;
 /// effective weight is entirely zero is physically removed, and the next layer's inputs are cut to
 /// match. Such a unit is not silent: it still emits the fixed map ReLU(bias) (the mask covers the
 /// weight, not the bias, as in torch). Its contribution to the next layer is therefore input
-/// independent and is folded in exactly, into the bias of a linear layer or into a per-position
-/// offset map of a convolution (zero padding makes it vary at the borders). In eval mode the
-/// compacted model computes the same function as the masked one; in training mode dropout no longer
-/// drops the removed neurons' constants.
+/// independent and is folded in exactly: into the bias of a linear layer, and for a convolution
+/// into its bias too, except on the border ring where zero padding makes the contribution vary with
+/// position — that ring keeps an offset map (<see cref="ModelSpec.OffsetRings"/>). A VGG-16 with
+/// BatchNorm has each normalisation folded into its convolution first (exact in evaluation mode),
+/// so the compacted model is a plain VGG-16. In eval mode the compacted model computes the same
+/// function as the masked one; it is meant for inference (dropout in training mode would no longer
+/// drop the removed neurons' constants, and folded BatchNorm no longer learns).
 /// </summary>
 public static class Compaction
 {
+    /// <summary>Whether <see cref="Compact"/> can remove this model's pruned channels.</summary>
+    public static bool Supports(SalientModel model) => model is Vgg16;
+
     public static Vgg16 Compact(SalientModel model)
     {
         if (model is not Vgg16 vgg)
             throw new SalientException(model.Spec.Architecture == "resnet18"
                 ? "Compaction supports VGG-16 only: ResNet-18's residual additions tie the channels of every block to its shortcut, so pruned channels cannot be removed layer by layer; keep the masked ResNet-18."
                 : $"Compaction supports VGG-16 only, not {model.Spec.Architecture}; keep the masked model.");
-        if (vgg.Spec.BatchNorm)
-            throw new SalientException("Compaction supports the plain VGG-16 only; with BatchNorm every removed channel's normalisation would have to be cut as well, so keep the masked model.");
         using var _ = no_grad();
         var plans = PlanLayers(vgg);
         try
         {
             // Built outside any dispose scope: the model's parameters must outlive this call.
             var widths = plans.Take(plans.Count - 1).Select(p => (int)p.KeptRows.shape[0]).ToArray();
-            var compact = new Vgg16(vgg.Spec with { LayerWidths = widths });
+            var rings = plans.Where(p => p.FeatureIndex is not null).Select(p => p.Ring).ToArray();
+            var compact = new Vgg16(vgg.Spec with { BatchNorm = false, LayerWidths = widths, OffsetRings = rings });
             var target = compact.MaskableLayers().ToDictionary(l => l.Name, l => l.Layer);
             foreach (var p in plans)
             {
                 using var scope = NewDisposeScope();
-                var dst = target[p.Name];
-                dst.Weight.copy_(p.Source.Weight.detach().index_select(0, p.KeptRows).index_select(1, p.KeptInputs));
-                if (p.Source.WeightMask is { } mask) dst.SetMask(mask.index_select(0, p.KeptRows).index_select(1, p.KeptInputs));
+                // The compacted model has no BatchNorm, so its convolutions sit at other feature indices.
+                var dst = target[p.TargetName];
+                dst.Weight.copy_(p.Weight.index_select(0, p.KeptRows).index_select(1, p.KeptInputs));
+                if (p.Mask is { } mask) dst.SetMask(mask.index_select(0, p.KeptRows).index_select(1, p.KeptInputs));
                 (dst is MaskableConv2d c ? c.Bias! : ((MaskableLinear)dst).Bias).copy_(p.Bias);
-                if (p.FeatureIndex is not null && compact.Offsets!.For(p.FeatureIndex) is { } offset) offset.copy_(p.Offset!);
+                if (p.Offset is not null && compact.Offsets!.For(p.TargetName["features.".Length..]) is { } offset) offset.copy_(p.Offset);
             }
             compact.Normalization.load_state_dict(vgg.Normalization.state_dict());
+            compact.WeightsChanged();
             compact.train(vgg.training);
             return compact;
         }
@@ -50,11 +58,14 @@ public static class Compaction
         }
     }
 
-    /// <summary>Per layer: which rows and inputs survive, and the bias and offset map with removed units folded in.</summary>
+    /// <summary>
+    /// Per layer: the weight (BatchNorm folded in), which rows and inputs survive, and the bias and
+    /// offset ring with removed units folded in.
+    /// </summary>
     private static List<LayerPlan> PlanLayers(Vgg16 vgg)
     {
-        var layers = vgg.MaskableLayers().ToDictionary(l => l.Name, l => l.Layer);
-        var convNames = layers.Keys.Where(n => n.StartsWith("features.")).ToList();
+        var modules = vgg.named_modules().ToDictionary(m => m.name, m => m.module);
+        var convNames = vgg.MaskableLayers().Select(l => l.Name).Where(n => n.StartsWith("features.")).ToList();
         var poolAfter = PoolsAfterEachConv();
 
         var plans = new List<LayerPlan>();
@@ -63,33 +74,49 @@ public static class Compaction
         long side = vgg.Spec.InputSize;
         Tensor inputKept = arange(3L);
         Tensor? removedMaps = null; // fixed post-activation maps [removed, side, side] of the previous layer
+        int removedRing = 0;        // how far from the border those maps may differ from a constant
         Tensor? removedIndex = null;
+        int featureIndex = 0;       // index of the convolution in the compacted (BatchNorm-free) features
         for (int j = 0; j < convNames.Count; j++)
         {
-            var conv = (MaskableConv2d)layers[convNames[j]];
-            var effective = conv.EffectiveWeight();
+            var conv = (MaskableConv2d)modules[convNames[j]];
+            var sourceIndex = int.Parse(convNames[j]["features.".Length..]);
+            var batchNorm = vgg.Spec.BatchNorm ? (BatchNorm2d)modules[$"features.{sourceIndex + 1}"] : null;
+            var (weight, mask, bias) = Folded(conv, batchNorm);
+            var effective = mask is null ? weight : weight * mask;
             var (kept, removed) = SplitAliveRows(effective);
-            var bias = conv.Bias!.detach();
-            var featureIndex = convNames[j]["features.".Length..];
-            var oldOffset = vgg.Offsets?.For(featureIndex);
+
+            // The offset so far (a compacted model compacted again) plus what the removed inputs contribute.
+            var oldOffset = vgg.Offsets?.For(convNames[j]["features.".Length..]);
+            int ring = oldOffset is null ? 0 : Math.Min(vgg.Spec.OffsetRings?[j] ?? int.MaxValue, HalfSide(side));
             var offset = oldOffset?.clone() ?? zeros(effective.shape[0], side, side);
             if (removedMaps is not null)
             {
-                var contribution = Convolution.Conv2d(removedMaps.unsqueeze(0), effective.index_select(1, removedIndex!), null, conv.Stride, conv.Padding).squeeze(0);
-                offset = offset + contribution;
+                offset = offset + Convolution.Conv2d(removedMaps.unsqueeze(0), effective.index_select(1, removedIndex!), null, conv.Stride, conv.Padding).squeeze(0);
+                // Zero padding cuts a map that is constant up to ring r off at the border: constant up to r + padding.
+                ring = Math.Max(ring, Math.Min(removedRing + (int)conv.Padding, HalfSide(side)));
             }
-            plans.Add(new LayerPlan(convNames[j], conv, kept, inputKept, bias.index_select(0, kept), offset.index_select(0, kept), featureIndex).MoveOut());
+            (bias, offset) = FoldInterior(bias, offset, ring);
+
+            var targetName = $"features.{featureIndex}";
+            plans.Add(new LayerPlan(targetName, weight, mask, kept, inputKept, bias.index_select(0, kept), j == 0 ? null : offset.index_select(0, kept), ring, targetName).MoveOut());
 
             if (removed.numel() == 0) removedMaps = null;
             else
             {
                 var preActivation = bias.index_select(0, removed).reshape(removed.numel(), 1, 1) + offset.index_select(0, removed);
                 removedMaps = nn.functional.relu(preActivation);
-                if (poolAfter[j]) removedMaps = nn.functional.max_pool2d(removedMaps.unsqueeze(0), 2, 2).squeeze(0);
+                removedRing = ring;
+                if (poolAfter[j])
+                {
+                    removedMaps = nn.functional.max_pool2d(removedMaps.unsqueeze(0), 2, 2).squeeze(0);
+                    removedRing = (removedRing + 1) / 2;
+                }
             }
             if (poolAfter[j]) side /= 2;
             removedIndex = removed;
             inputKept = kept;
+            featureIndex += poolAfter[j] ? 3 : 2; // conv, ReLU, and the pool if one follows
         }
 
         // The first linear layer reads the last feature map flattened channel-major: column c·s² + p.
@@ -98,14 +125,14 @@ public static class Compaction
         var columnsRemoved = ChannelColumns(removedIndex!, area);
         Tensor removedValues = removedMaps?.flatten() ?? zeros(0);
         string[] linearNames = ["classifier.1", "classifier.4", vgg.OutputLayerName];
-        for (int j = 0; j < linearNames.Length; j++)
+        foreach (var name in linearNames)
         {
-            var linear = (MaskableLinear)layers[linearNames[j]];
+            var linear = (MaskableLinear)modules[name];
             var effective = linear.EffectiveWeight();
             var bias = linear.Bias.detach() + effective.index_select(1, columnsRemoved).matmul(removedValues);
-            bool isOutput = linearNames[j] == vgg.OutputLayerName;
+            bool isOutput = name == vgg.OutputLayerName;
             var (kept, removed) = isOutput ? (arange(effective.shape[0]), zeros(0, dtype: int64)) : SplitAliveRows(effective);
-            plans.Add(new LayerPlan(linearNames[j], linear, kept, columnsKept, bias.index_select(0, kept), null, null).MoveOut());
+            plans.Add(new LayerPlan(name, linear.Weight.detach(), linear.WeightMask?.alias(), kept, columnsKept, bias.index_select(0, kept), null, 0, null).MoveOut());
             removedValues = nn.functional.relu(bias.index_select(0, removed));
             columnsRemoved = removed;
             columnsKept = kept;
@@ -114,10 +141,43 @@ public static class Compaction
         return plans;
     }
 
-    private sealed record LayerPlan(string Name, MaskableModule Source, Tensor KeptRows, Tensor KeptInputs, Tensor Bias, Tensor? Offset, string? FeatureIndex) : IDisposable
+    /// <summary>
+    /// The convolution's weight, mask and bias with a following BatchNorm (evaluation mode) folded in:
+    /// BN(Wx + b) = (s·W)x + s·(b − μ) + β with s = γ/√(σ² + ε), per output channel. Scaling rows keeps
+    /// the mask's zeros where they are.
+    /// </summary>
+    private static (Tensor Weight, Tensor? Mask, Tensor Bias) Folded(MaskableConv2d conv, BatchNorm2d? batchNorm)
+    {
+        var weight = conv.Weight.detach();
+        var bias = conv.Bias?.detach() ?? zeros(conv.OutChannels);
+        if (batchNorm is null) return (weight, conv.WeightMask?.alias(), bias);
+        var scale = batchNorm.weight.detach() / (batchNorm.running_var! + batchNorm.eps).sqrt();
+        return (weight * scale.view(-1, 1, 1, 1), conv.WeightMask?.alias(), (bias - batchNorm.running_mean!) * scale + batchNorm.bias.detach());
+    }
+
+    /// <summary>
+    /// Splits an offset map (C×H×W) that is constant more than <paramref name="ring"/> pixels from the
+    /// border into that constant, added to the bias, and the rest, zero inside the ring by construction.
+    /// A ring of half the side or more covers the whole map, which then stays as it is.
+    /// </summary>
+    private static (Tensor Bias, Tensor Offset) FoldInterior(Tensor bias, Tensor offset, int ring)
+    {
+        long height = offset.shape[1], width = offset.shape[2];
+        if (2L * ring >= Math.Min(height, width)) return (bias, offset);
+        var interior = offset[.., (int)(height / 2), (int)(width / 2)];
+        var rest = (offset - interior.view(-1, 1, 1)).contiguous();
+        rest[.., TensorIndex.Slice(ring, height - ring), TensorIndex.Slice(ring, width - ring)] = 0;
+        return (bias + interior, rest);
+    }
+
+    private static int HalfSide(long side) => (int)((side + 1) / 2);
+
+    private sealed record LayerPlan(string TargetName, Tensor Weight, Tensor? Mask, Tensor KeptRows, Tensor KeptInputs, Tensor Bias, Tensor? Offset, int Ring, string? FeatureIndex) : IDisposable
     {
         public LayerPlan MoveOut()
         {
+            Weight.MoveToOuterDisposeScope();
+            Mask?.MoveToOuterDisposeScope();
             KeptRows.MoveToOuterDisposeScope();
             KeptInputs.MoveToOuterDisposeScope();
             Bias.MoveToOuterDisposeScope();
@@ -127,6 +187,8 @@ public static class Compaction
 
         public void Dispose()
         {
+            Weight.Dispose();
+            Mask?.Dispose();
             KeptRows.Dispose();
             KeptInputs.Dispose();
             Bias.Dispose();

@@ -18,16 +18,15 @@ public sealed record ModelCost(string Model, long Parameters, long NonZeroParame
 /// <summary>Dense vs masked vs compacted (or any set of models), with a Markdown renderer.</summary>
 public sealed record PruningCostReport(IReadOnlyList<ModelCost> Models)
 {
-    /// <summary>Measures every model on one random pixel-space image (eval mode, no gradients).</summary>
+    /// <summary>Measures every model on one random pixel-space image (eval mode, frozen parameters, no gradients).</summary>
     public static PruningCostReport Measure(IEnumerable<(string Label, SalientModel Model)> models, int latencyRepeats = 20, int warmup = 3) =>
         new(models.Select(m => MeasureOne(m.Label, m.Model, latencyRepeats, warmup)).ToList());
 
     public static ModelCost MeasureOne(string label, SalientModel model, int latencyRepeats = 20, int warmup = 3)
     {
         if (latencyRepeats < 1) throw new ArgumentOutOfRangeException(nameof(latencyRepeats));
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        // Frozen, as explanations and evaluation run a model: masked layers use their weight computed once.
+        using (EvalScope.Frozen(model))
         {
             using var _ = no_grad();
             using var scope = NewDisposeScope();
@@ -45,10 +44,6 @@ public sealed record PruningCostReport(IReadOnlyList<ModelCost> Models)
             }
             Array.Sort(times);
             return new ModelCost(label, parameters, parameters - maskedOut, macs, nonZeroMacs, times[latencyRepeats / 2]);
-        }
-        finally
-        {
-            model.train(wasTraining);
         }
     }
 

@@ -9,6 +9,9 @@ using static TorchSharp.torch;
 
 namespace Salient.Reporting;
 
+/// <summary>One stored per-image score of one model (the method and summary are implied by where it is used).</summary>
+public readonly record struct ImageScore(string Model, long Seed, long Image, double Value);
+
 /// <summary>
 /// A study's tables (Markdown, CSV), plots and saliency grids (PNG) and one self-contained HTML page,
 /// made from the results store alone — for the cells of the study's current settings only — so it can
@@ -136,25 +139,66 @@ public static class StudyReport
                     ["model", .. columns.Select(c => c?.ToUpperInvariant() ?? summary.Title)],
                     models.Select(m => new[] { m.Name }.Concat(columns.Select(c => MeanCi(values.Where(v => v.Model == m.Name && v.Method == c).Select(v => (v.Seed, v.Value))))).ToArray()).ToList()));
 
-                // The paper's Tables 3–5 and 7: rows = strategy / pruning method, columns = flows, cells = score − score(Nat).
                 foreach (var method in columns)
-                {
-                    double natural = Mean(values.Where(v => v.Model == StudyGrid.Natural && v.Method == method).Select(v => (v.Seed, v.Value)));
-                    string Diff(string model) => ReportNumbers.Plain(Mean(values.Where(v => v.Model == model && v.Method == method).Select(v => (v.Seed, v.Value))) - natural);
-                    var diffRows = new List<string[]>();
-                    if (models.Any(m => m.Name == StudyGrid.Adversarial))
-                        diffRows.Add(["Adv", .. Flows.Select(f => f == "Pre" ? Diff(StudyGrid.Adversarial) : "–")]);
-                    foreach (var label in models.Where(m => m.FlowLabel is not null).Select(m => m.MethodLabel).Distinct())
-                        diffRows.Add([label, .. Flows.Select(f => models.Any(m => m.MethodLabel == label && m.FlowLabel == f) ? Diff($"{label}-{f}") : "–")]);
-                    tables.Add(new ReportTable(method is null ? $"{summary.Key}-difference" : $"{summary.Key}-difference-{method}",
-                        $"{(method is null ? "" : method.ToUpperInvariant() + ": ")}{summary.Title} difference to the natural model",
-                        $"{summary.Title}(model) − {summary.Title}(Nat), Nat = {ReportNumbers.Plain(natural)}; {better} is better. The adversarial model has no flow; it is shown under Pre.",
-                        ["", .. Flows], diffRows));
-                }
+                    tables.Add(DifferenceTable(summary, method, values.Where(v => v.Method == method).Select(v => new ImageScore(v.Model, v.Seed, v.Image, v.Value)).ToList(),
+                        models, plan.Settings.Seeds.Select(s => (long)s).ToList(), plan.Settings.Report.Bootstrap));
             }
             if (metric is IMetricViews views) tables.AddRange(views.Tables(ViewInput(plan, models, rows.Select(r => (r.Model, r.Method, r.Seed, r.Key, r.Value)), metric)));
         }
         return tables;
+    }
+
+    /// <summary>
+    /// The paper's Tables 3–5 and 7 for one summary and method: rows = strategy / pruning method,
+    /// columns = flows, cells = score(model) − score(Nat) with a paired-bootstrap interval over the
+    /// same test images (and seeds), marked * when the interval excludes 0.
+    /// </summary>
+    public static ReportTable DifferenceTable(MetricSummary summary, string? method, IReadOnlyList<ImageScore> scores, IReadOnlyList<ModelPlan> models,
+        IReadOnlyList<long> seeds, BootstrapSettings bootstrap)
+    {
+        // One shared image index: the test images any model was scored on for this summary and method.
+        var images = scores.Select(v => v.Image).Distinct().Order().Select((image, position) => (image, position)).ToDictionary(p => p.image, p => p.position);
+        var seedIndex = seeds.Select((seed, position) => (seed, position)).ToDictionary(p => p.seed, p => p.position);
+        double[][] PerSeed(string model)
+        {
+            var perSeed = seeds.Select(_ => Enumerable.Repeat(double.NaN, images.Count).ToArray()).ToArray();
+            foreach (var v in scores.Where(v => v.Model == model))
+                if (seedIndex.TryGetValue(v.Seed, out var s)) perSeed[s][images[v.Image]] = v.Value;
+            return perSeed;
+        }
+        bool Scored(string model) => scores.Any(v => v.Model == model);
+        var natural = PerSeed(StudyGrid.Natural);
+        double naturalMean = Scored(StudyGrid.Natural) ? Mean(scores.Where(v => v.Model == StudyGrid.Natural).Select(v => (v.Seed, v.Value))) : double.NaN;
+        string Diff(string model) => !Scored(model) || !Scored(StudyGrid.Natural) ? "–" : FormatDifference(PairedBootstrap.Difference(PerSeed(model), natural, bootstrap));
+
+        var rows = new List<string[]>();
+        if (models.Any(m => m.Name == StudyGrid.Adversarial))
+            rows.Add(["Adv", .. Flows.Select(f => f == "Pre" ? Diff(StudyGrid.Adversarial) : "–")]);
+        foreach (var label in models.Where(m => m.FlowLabel is not null).Select(m => m.MethodLabel).Distinct())
+            rows.Add([label, .. Flows.Select(f => models.Any(m => m.MethodLabel == label && m.FlowLabel == f) ? Diff($"{label}-{f}") : "–")]);
+
+        string better = summary.Direction == MetricDirection.HigherIsBetter ? "higher" : "lower";
+        var perModel = models.Where(m => Scored(m.Name))
+            .Select(m => $"{m.Name} {scores.Count(v => v.Model == m.Name) / (double)seeds.Count:0.#}");
+        string level = (bootstrap.Level * 100).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
+        var note = $"{summary.Title}(model) − {summary.Title}(Nat), Nat = {ReportNumbers.Plain(naturalMean)}; {better} is better. The adversarial model has no flow; it is shown under Pre. " +
+            $"In brackets: the {level}% interval of a paired bootstrap over the {images.Count} test images any model was scored on" +
+            (seeds.Count > 1 ? $" and over the {seeds.Count} seeds" : " (one seed)") +
+            $": each of {bootstrap.Resamples} resamples (seed {bootstrap.Seed}) draws the images{(seeds.Count > 1 ? " and the seeds" : "")} with replacement, one draw for every model, " +
+            "and a model's score in it is the mean over its scored images among those drawn (per seed, then over seeds). " +
+            $"* = the interval excludes 0. Images scored per model and seed: {string.Join(", ", perModel)}.";
+        return new ReportTable(method is null ? $"{summary.Key}-difference" : $"{summary.Key}-difference-{method}",
+            $"{(method is null ? "" : method.ToUpperInvariant() + ": ")}{summary.Title} difference to the natural model", note, ["", .. Flows], rows);
+    }
+
+    /// <summary>"d [low, high]", with a * when the interval excludes 0; digits follow the interval's width.</summary>
+    private static string FormatDifference(DifferenceInterval d)
+    {
+        if (double.IsNaN(d.Difference)) return "–";
+        if (double.IsNaN(d.Lower)) return ReportNumbers.Plain(d.Difference);
+        // A constant difference resamples to itself up to rounding: no width.
+        int digits = ReportNumbers.DigitsFor(d.HalfWidth < 1e-12 ? 0 : d.HalfWidth);
+        return $"{ReportNumbers.Plain(d.Difference, digits)} [{ReportNumbers.Plain(d.Lower, digits)}, {ReportNumbers.Plain(d.Upper, digits)}]{(d.ExcludesZero ? "*" : "")}";
     }
 
     private static MetricViewInput ViewInput(StudyPlan plan, IReadOnlyList<ModelPlan> models, IEnumerable<(string Model, string? Method, long Seed, string Key, double Value)> rows, IExplanationMetric metric)
@@ -163,7 +207,8 @@ public static class StudyReport
         var details = rows.Where(r => !summaryKeys.Contains(r.Key))
             .GroupBy(r => (r.Model, r.Method, r.Key))
             .Select(g => new DetailMean(g.Key.Model, g.Key.Method, g.Key.Key, Mean(g.Select(r => (r.Seed, r.Value))))).ToList();
-        return new MetricViewInput(models.Select(m => m.Name).ToList(), plan.Settings.Explanations.Methods, details, StudyGrid.Natural);
+        var settings = plan.Settings.MetricChoices().Single(c => c.Metric.Name == metric.Name).Settings;
+        return new MetricViewInput(models.Select(m => m.Name).ToList(), plan.Settings.Explanations.Methods, details, StudyGrid.Natural, settings);
     }
 
     /// <summary>The metrics' own plots and each model's training curves.</summary>

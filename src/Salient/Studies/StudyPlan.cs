@@ -1,3 +1,4 @@
+using Salient.Evaluation;
 using Salient.Evaluation.Metrics;
 using Salient.Pruning;
 using Salient.Training;
@@ -107,7 +108,7 @@ public sealed class StudyPlan
             {
                 var train = trainCells[plan.Name];
                 foreach (var choice in metrics.Where(c => c.Metric.Scope == MetricScope.Model))
-                    cells.Add(MetricCell(choice, plan, null, seed, train, data, images));
+                    cells.Add(MetricCell(choice, plan, null, seed, train, data, Workload(settings, null)));
                 foreach (var method in explanations.Methods)
                 {
                     var hash = StudySettings.Hash("explain", train.Hash, dataHash, method, explanations.MethodSettings(method),
@@ -122,14 +123,14 @@ public sealed class StudyPlan
                     };
                     cells.Add(explanation);
                     foreach (var choice in metrics.Where(c => c.Metric.Scope == MetricScope.Maps))
-                        cells.Add(MetricCell(choice, plan, method, seed, explanation, data, images));
+                        cells.Add(MetricCell(choice, plan, method, seed, explanation, data, Workload(settings, method)));
                 }
             }
         }
         return new StudyPlan(settings, cells, models);
     }
 
-    private static CellPlan MetricCell(Workflows.MetricChoice choice, ModelPlan plan, string? method, ulong seed, CellPlan input, CellPlan data, int images)
+    private static CellPlan MetricCell(Workflows.MetricChoice choice, ModelPlan plan, string? method, ulong seed, CellPlan input, CellPlan data, MetricWorkload workload)
     {
         var name = choice.Metric.Name;
         return new CellPlan
@@ -138,9 +139,13 @@ public sealed class StudyPlan
             Kind = CellKind.Metric, Seed = seed, Model = plan, Method = method, Metric = name,
             Hash = StudySettings.Hash("metric", name, ExplanationMetrics.WriteSettings(choice.Settings), input.Hash, data.Hash, seed),
             DependsOn = input.Kind == CellKind.Train ? [data.Id, input.Id] : [data.Id, input.DependsOn[1], input.Id],
-            Passes = images * choice.Metric.PassesPerImage(choice.Settings),
+            Passes = workload.Images * choice.Metric.PassesPerImage(choice.Settings, workload),
         };
     }
+
+    /// <summary>What a metric cell of <paramref name="method"/> (null: a model metric) has to work on, for its cost estimate.</summary>
+    private static MetricWorkload Workload(StudySettings settings, string? method) => new(settings.Explanations.Images,
+        method is null ? 0 : MethodPasses(settings.Explanations, method, forFigures: false), ModelRandomisation.LayerCount(settings.Model.Architecture));
 
     /// <summary>The recipe a grid model is trained with: the study's natural recipe, adapted per strategy and flow.</summary>
     public static TrainingRecipe RecipeFor(StudySettings settings, ModelPlan plan, ulong seed)

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Salient.Attribution;
 using Salient.Data;
+using Salient.Evaluation;
 using Salient.Evaluation.Metrics;
 using Salient.Execution.Slurm;
 using Salient.Pruning;
@@ -36,6 +37,8 @@ public sealed record StudySettings
     public ulong[] Seeds { get; init; } = [0];
     /// <summary>How each cell's job asks Slurm for resources and starts salient on a node (<c>--executor slurm</c>); no cell's hash depends on it.</summary>
     public SlurmSettings Slurm { get; init; } = new();
+    /// <summary>How the report computes what it shows from the store (changing it recomputes nothing).</summary>
+    public StudyReportSettings Report { get; init; } = new();
 
     public static readonly string[] PresetNames = ["quick", "paper", "tiny"];
 
@@ -53,6 +56,9 @@ public sealed record StudySettings
             Attack = new PgdSettings { Epsilon = 0.01, Iterations = 2 },
             Pruning = new StudyPruning { FineTuneEpochs = 2 },
             Explanations = new StudyExplanations { Images = 200, IgSteps = 32, SgSamples = 10 },
+            // The costly checks on a few images, so together they add a small share of the study's time.
+            Metrics = DefaultMetrics(("mprt", new ModelRandomisationSettings { Images = 10, Every = 2 }),
+                ("max-sensitivity", new MaxSensitivitySettings { Images = 10, Samples = 10 })),
         },
         "paper" => new StudySettings
         {
@@ -74,7 +80,8 @@ public sealed record StudySettings
             Attack = new PgdSettings { Epsilon = 0.01, Iterations = 2 },
             Pruning = new StudyPruning { FineTuneEpochs = 1 },
             Explanations = new StudyExplanations { Images = 8, IgSteps = 4, SgSamples = 2, FigureSgSamples = 3, FigureImages = 2 },
-            Metrics = DefaultMetrics(("road", new RoadSettings { Percentages = [25, 50, 75] })),
+            Metrics = DefaultMetrics(("road", new RoadSettings { Percentages = [25, 50, 75] }), ("mprt", new ModelRandomisationSettings { Images = 2, Every = 8 }),
+                ("random-logit", new RandomLogitSettings { Images = 4 }), ("max-sensitivity", new MaxSensitivitySettings { Images = 2, Samples = 3 })),
         },
         _ => throw new SalientException($"Unknown study preset '{name}'; use one of: {string.Join(", ", PresetNames)}."),
     };
@@ -113,6 +120,7 @@ public sealed record StudySettings
         Pruning.For(PruningMethod.GlobalUnstructured).Validate();
         Pruning.For(PruningMethod.LayeredStructured).Validate();
         Slurm.Validate();
+        Report.Bootstrap.Validate();
     }
 
     internal static readonly JsonSerializerOptions Json = new()
@@ -171,6 +179,12 @@ public sealed record StudyData
         SyntheticClasses = SyntheticClasses,
         SyntheticDifficulty = SyntheticDifficulty,
     };
+}
+
+public sealed record StudyReportSettings
+{
+    /// <summary>The intervals of every difference to the natural model.</summary>
+    public BootstrapSettings Bootstrap { get; init; } = new();
 }
 
 public sealed record StudyPruning

@@ -8,6 +8,8 @@ namespace Salient.Training;
 /// </summary>
 public interface IStatefulOptimizer : IDisposable
 {
+    /// <summary>The rate of the next steps; the trainer sets it every step from the recipe's schedule.</summary>
+    double LearningRate { get; set; }
     void ZeroGrad();
     void Step();
     IEnumerable<KeyValuePair<string, Tensor>> StateTensors();

@@ -26,14 +26,28 @@ public sealed record PgdSettings
 
     public double EffectiveStepSize => StepSize ?? 2.5 * Epsilon / Math.Max(Iterations, 1);
 
+    /// <summary>Fast FGSM with a random start (Wong, Rice &amp; Kolter 2020): one step of 1.25·ε from a uniform start in the ε-ball.</summary>
+    public static PgdSettings FastFgsm(double epsilon) => new() { Epsilon = epsilon, Iterations = 1, StepSize = 1.25 * epsilon, RandomStart = true };
+
+    /// <summary>PGD-k with the protocol's step rule α = 2.5·ε/k.</summary>
+    public static PgdSettings WithIterations(double epsilon, int iterations) => new() { Epsilon = epsilon, Iterations = iterations };
+
+    /// <summary>The attack's name as a report gives it, e.g. "PGD-7 (ε = 0.01, α = 0.00357)" or "FGSM-RS (ε = 0.01, α = 0.0125)".</summary>
+    public string Describe()
+    {
+        string name = Iterations == 1 ? (RandomStart ? "FGSM-RS" : "FGSM") : $"PGD-{Iterations}{(RandomStart ? "" : " without random start")}";
+        string labels = Labels == PgdLabels.Predicted ? ", predicted labels" : "";
+        return FormattableString.Invariant($"{name} (ε = {Epsilon:G4}, α = {EffectiveStepSize:G3}{labels})");
+    }
+
     public void Validate()
     {
-        if (Epsilon < 0 || Epsilon > 1)
-            throw new SalientException($"PGD epsilon {Epsilon} is outside the [0,1] pixel scale; use e.g. 0.01 (or 0.1 for the strong variant).");
+        if (!(Epsilon >= 0 && Epsilon <= 1))
+            throw new SalientException($"PGD epsilon {Epsilon} is outside the [0,1] pixel scale (setting attack.epsilon, option --epsilon); use e.g. 0.01 (or 0.1 for the strong variant).");
         if (Iterations < 1)
-            throw new SalientException($"PGD needs at least 1 iteration, got {Iterations}; the protocol uses 40.");
-        if (StepSize is <= 0)
-            throw new SalientException($"PGD step size {StepSize} must be positive; leave it unset for 2.5·epsilon/iterations.");
+            throw new SalientException($"PGD needs at least 1 iteration, got {Iterations} (setting attack.iterations, option --attack-steps); the protocol uses 40.");
+        if (StepSize is { } step && !(step > 0 && !double.IsInfinity(step)))
+            throw new SalientException($"PGD step size {step} must be a positive number (setting attack.stepSize, option --attack-step-size); leave it unset for 2.5·epsilon/iterations.");
     }
 }
 

@@ -64,6 +64,13 @@ public sealed class Ranger : OptimizerHelper, IStatefulOptimizer
 
     public RangerSettings Settings => settings;
 
+    /// <summary>Every parameter group's rate (read from the first).</summary>
+    public double LearningRate
+    {
+        get => _parameter_groups[0].LearningRate;
+        set { foreach (var group in _parameter_groups) group.LearningRate = value; }
+    }
+
     public void ZeroGrad() => zero_grad();
     public void Step() => step();
     public void LoadState(IReadOnlyDictionary<string, Tensor> state) => LoadStateTensors(state);

@@ -11,6 +11,8 @@ public sealed class Sgd(IReadOnlyList<(string Name, Parameter Param)> parameters
 {
     private readonly Dictionary<string, Tensor> momentumBuffers = new();
 
+    public double LearningRate { get; set; } = learningRate;
+
     public void ZeroGrad()
     {
         foreach (var (_, p) in parameters)
@@ -31,7 +33,7 @@ public sealed class Sgd(IReadOnlyList<(string Name, Parameter Param)> parameters
                 else momentumBuffers[name] = buf = d.detach().clone().DetachFromDisposeScope();
                 d = buf;
             }
-            p.add_(d, alpha: -learningRate);
+            p.add_(d, alpha: -LearningRate);
         }
     }
 

@@ -103,12 +103,14 @@ public class ExplanationCommandTests
         // Two classes: even an untrained model classifies some images correctly, so the map metrics have work.
         var ckpt = TinyCheckpoint(temp, classes: 2);
         var (exit, output, err) = CliRunner.Run("evaluate-explanations", "--checkpoint", ckpt, "--method", "ig", "--ig-steps", "4", "--limit", "12",
-            "--synthetic-classes", "2", "--synthetic-train", "12", "--synthetic-test", "12", "--set", "road.percentages=30,60", "--out", temp["ev"]);
+            "--synthetic-classes", "2", "--synthetic-train", "12", "--synthetic-test", "12", "--set", "road.percentages=30,60", "--set", "max-sensitivity.samples=4", "--out", temp["ev"]);
         Assert.True(exit == 0, err);
         Assert.Contains("Method: ig; images: 12", output);
         var summary = File.ReadAllLines(temp["ev/summary.csv"]);
         Assert.Equal("method,metric,score,mean,ci_low,ci_high,images", summary[0]);
-        Assert.Equal(["ig,gini,gini", "ig,road,morf-area", "ig,road,lerf-area", "ig,grad-norm,grad-norm"], summary.Skip(1).Select(l => string.Join(",", l.Split(',')[..3])));
+        Assert.Equal(["ig,gini,gini", "ig,road,morf-area", "ig,road,lerf-area", "ig,grad-norm,grad-norm", "ig,mass-accuracy,mass-accuracy", "ig,rank-accuracy,rank-accuracy",
+            "ig,pointing-game,pointing-game", "ig,mprt,mprt-spearman", "ig,mprt,mprt-ssim", "ig,random-logit,random-logit", "ig,max-sensitivity,max-sensitivity"],
+            summary.Skip(1).Select(l => string.Join(",", l.Split(',')[..3])));
         // Every image has a gradient norm; the map metrics score the correctly classified ones only.
         var scores = File.ReadAllLines(temp["ev/scores.csv"]).Skip(1).Select(l => l.Split(',')).ToList();
         Assert.Equal(12, scores.Count(r => r[3] == "grad-norm"));

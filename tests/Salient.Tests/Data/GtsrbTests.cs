@@ -58,13 +58,13 @@ public class GtsrbTests
         Fixtures.Image(Path.Combine(dir, "00000_00000.ppm"), 50, 40, (x, _) => x < 20 ? new Rgb24(255, 0, 0) : new Rgb24(0, 0, 255));
         File.WriteAllLines(Path.Combine(dir, "GT-00003.csv"), [Gtsrb.OfficialHeader, "00000_00000.ppm;50;40;2;3;17;35;3"]);
         var entries = Gtsrb.OfficialTrainingEntries(temp["G/Final_Training/Images"]);
-        Assert.Equal(new RoiBox(2, 3, 17, 35), entries[0].Roi);
+        Assert.Equal(new RoiBox(2, 3, 17, 35, 50, 40), entries[0].Roi);
         using var cropped = ImageSet.Load(entries, Gtsrb.ClassNames, Options with { CropToRoi = true }, temp.Path);
         Assert.Equal(0f, cropped.Images[0, 2].max().item<float>());
         Assert.Equal(1f, cropped.Images[0, 0].min().item<float>());
         using var whole = ImageSet.Load(entries, Gtsrb.ClassNames, Options, temp.Path);
         Assert.True(whole.Images[0, 2].max().item<float>() > 0.9f);
-        Assert.Equal(new RoiBox(2, 3, 17, 35), whole.Rois[0]);
+        Assert.Equal(new RoiBox(2, 3, 17, 35, 50, 40), whole.Rois[0]);
     }
 
     [Fact]

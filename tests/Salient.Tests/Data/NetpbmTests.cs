@@ -35,9 +35,23 @@ public class NetpbmTests
         using var temp = new TempFolder();
         float[] chw = [0f, 1f, 32 / 255f, 10 / 255f, 0.5f, 0.25f, 1f, 0f, 0.75f, 0.2f, 0.4f, 0.6f];
         ImageFiles.Save(chw, 2, 2, temp["x.ppm"]);
-        var back = new float[12];
-        ImageFiles.LoadInto(temp["x.ppm"], 2, null, back, "test");
-        for (int i = 0; i < 12; i++) Assert.Equal(MathF.Round(chw[i] * 255) / 255, back[i], 6);
+        var back = new byte[12];
+        ImageFiles.LoadBytesInto(temp["x.ppm"], 2, null, back, "test");
+        Assert.Equal(chw.Select(v => (byte)MathF.Round(v * 255)), back);
+        // The float pixels are exactly byte / 255.
+        using var pixels = ImageFiles.ToPixels(back, 1, 2);
+        Assert.Equal(back.Select(b => b / 255f), pixels.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void EveryByteBecomesExactlyItsFractionOf255()
+    {
+        // All 256 values in several lane positions (libtorch vectorises the division in blocks).
+        var samples = Enumerable.Range(0, 3 * 16 * 16 * 5).Select(i => (byte)(i * 7 % 256)).ToArray();
+        using var pixels = ImageFiles.ToPixels(samples, 5, 16);
+        Assert.Equal([5L, 3, 16, 16], pixels.shape);
+        var floats = pixels.data<float>().ToArray();
+        Assert.All(Enumerable.Range(0, samples.Length), i => Assert.Equal(BitConverter.SingleToInt32Bits(samples[i] / 255f), BitConverter.SingleToInt32Bits(floats[i])));
     }
 
     [Fact]
@@ -45,7 +59,7 @@ public class NetpbmTests
     {
         using var temp = new TempFolder();
         File.WriteAllBytes(temp["t.ppm"], [.. "P6 4 4 255\n"u8, 1, 2, 3]);
-        var e = Assert.Throws<SalientException>(() => ImageFiles.LoadInto(temp["t.ppm"], 32, null, new float[3 * 32 * 32], "GT-00000.csv line 2"));
+        var e = Assert.Throws<SalientException>(() => ImageFiles.LoadBytesInto(temp["t.ppm"], 32, null, new byte[3 * 32 * 32], "GT-00000.csv line 2"));
         Assert.Contains("corrupt", e.Message);
         Assert.Contains("GT-00000.csv line 2", e.Message);
     }

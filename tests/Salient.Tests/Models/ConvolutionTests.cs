@@ -6,39 +6,71 @@ namespace Salient.Tests.Models;
 public class ConvolutionTests
 {
     /// <summary>
-    /// Forward values and both gradients of the library's convolution against the same convolution in
-    /// float64 (which libtorch computes without oneDNN), for channel counts that are and are not
-    /// multiples of oneDNN's block widths (8, 16).
+    /// Forward values and both gradients of the library's convolution against libtorch's own
+    /// convolution in float64 (computed without oneDNN), for channel counts that are and are not
+    /// multiples of oneDNN's block widths (8, 16), on maps down to 2×2, strided too.
     /// </summary>
     [Theory]
-    [InlineData(3, 8, 32)]
-    [InlineData(8, 8, 32)]
-    [InlineData(12, 8, 16)]
-    [InlineData(24, 24, 16)]
-    [InlineData(24, 40, 8)]
-    [InlineData(57, 57, 4)]
-    [InlineData(64, 57, 8)]
-    public void ConvolutionMatchesFloat64ForEveryChannelCount(int inChannels, int outChannels, int side)
+    [InlineData(3, 8, 32, 1)]
+    [InlineData(8, 8, 32, 1)]
+    [InlineData(12, 8, 16, 1)]
+    [InlineData(24, 24, 16, 1)]
+    [InlineData(24, 40, 8, 1)]
+    [InlineData(57, 57, 4, 1)]
+    [InlineData(64, 57, 8, 1)]
+    [InlineData(16, 24, 2, 1)]
+    [InlineData(24, 16, 8, 2)]
+    public void ConvolutionMatchesFloat64ForEveryChannelCount(int inChannels, int outChannels, int side, int stride)
     {
         using var scope = NewDisposeScope();
         using var generator = new Generator(5);
+        long outSide = (side - 1) / stride + 1;
         var x = randn([4, inChannels, side, side], generator: generator);
         var w = randn([outChannels, inChannels, 3, 3], generator: generator);
         var b = randn([outChannels], generator: generator);
-        var upstream = randn([4, outChannels, side, side], generator: generator);
+        var upstream = randn([4, outChannels, outSide, outSide], generator: generator);
 
-        var (y32, gx32, gw32) = Run(x, w, b, upstream, float32);
-        var (y64, gx64, gw64) = Run(x, w, b, upstream, float64);
+        var (y32, gx32, gw32) = Run(x, w, b, upstream, float32, stride, (xi, wi, bi) => Convolution.Conv2d(xi, wi, bi, stride, 1));
+        // The reference on purpose bypasses Convolution: libtorch's plain float64 kernel, not the library's path.
+        var (y64, gx64, gw64) = Run(x, w, b, upstream, float64, stride, (xi, wi, bi) => nn.functional.conv2d(xi, wi, bi, [stride, stride], [1, 1]));
         AssertClose(y32, y64, "output");
         AssertClose(gx32, gx64, "input gradient");
         AssertClose(gw32, gw64, "weight gradient");
     }
 
-    private static (Tensor Y, Tensor GradX, Tensor GradW) Run(Tensor x, Tensor w, Tensor b, Tensor upstream, ScalarType type)
+    /// <summary>
+    /// 1×1 kernels (ResNet's downsampling shortcuts), plain and strided, on NCHW and channels-last
+    /// input: libtorch's channels-last 1×1 kernels gave wrong values for 24→40 and 256→512 channels.
+    /// </summary>
+    [Theory]
+    [InlineData(24, 40, 3, 1, false)]
+    [InlineData(24, 40, 4, 2, true)]
+    [InlineData(256, 512, 2, 2, true)]
+    [InlineData(256, 512, 1, 1, false)]
+    [InlineData(8, 16, 7, 2, false)]
+    public void OneByOneConvolutionMatchesFloat64(int inChannels, int outChannels, int side, int stride, bool channelsLast)
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(7);
+        var x = randn([4, inChannels, side, side], generator: generator);
+        if (channelsLast) x = Convolution.ChannelsLast(x);
+        var w = randn([outChannels, inChannels, 1, 1], generator: generator);
+        var b = randn([outChannels], generator: generator);
+        int outSide = (side - 1) / stride + 1;
+        var upstream = randn([4, outChannels, outSide, outSide], generator: generator);
+
+        var (y32, gx32, gw32) = Run(x, w, b, upstream, float32, stride, (xi, wi, bi) => Convolution.Conv2d(xi, wi, bi, stride, 0));
+        var (y64, gx64, gw64) = Run(x, w, b, upstream, float64, stride, (xi, wi, bi) => nn.functional.conv2d(xi, wi, bi, [stride, stride], [0, 0]));
+        AssertClose(y32, y64, "output");
+        AssertClose(gx32, gx64, "input gradient");
+        AssertClose(gw32, gw64, "weight gradient");
+    }
+
+    private static (Tensor Y, Tensor GradX, Tensor GradW) Run(Tensor x, Tensor w, Tensor b, Tensor upstream, ScalarType type, int stride, Func<Tensor, Tensor, Tensor, Tensor> convolution)
     {
         var xi = x.to(type).requires_grad_(true);
         var wi = w.to(type).requires_grad_(true);
-        var y = Convolution.Conv2d(xi, wi, b.to(type), 1, 1);
+        var y = convolution(xi, wi, b.to(type));
         var grads = autograd.grad([y], [xi, wi], [upstream.to(type)]);
         return (y.detach(), grads[0], grads[1]);
     }

@@ -22,6 +22,81 @@ public class CompactionTests
         return model;
     }
 
+    /// <summary>A small BatchNorm VGG with random running statistics, γ and β, so the folded normalisation matters.</summary>
+    private static SalientModel PrunedBatchNormVgg(double amount, int seed = 5)
+    {
+        random.manual_seed(seed);
+        var model = ModelFactory.Create(new ModelSpec { Width = 0.25, NumClasses = 6, BatchNorm = true });
+        using (no_grad())
+            foreach (var (name, tensor) in model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).Concat(model.named_buffers()))
+            {
+                if (name.EndsWith("running_mean")) tensor.copy_(randn(tensor.shape) * 0.2);
+                else if (name.EndsWith("running_var")) tensor.copy_(rand(tensor.shape) + 0.5);
+                else if (name.StartsWith("features.") && tensor.dim() == 1 && name.EndsWith(".weight")) tensor.copy_(rand(tensor.shape) + 0.5);
+                else if (name.EndsWith(".bias")) tensor.copy_(randn(tensor.shape) * 0.1);
+            }
+        Pruner.Prune(model, new PruningSettings { Method = PruningMethod.LayeredStructured, Amount = amount, LinearAmount = amount });
+        model.eval();
+        return model;
+    }
+
+    [Fact]
+    public void CompactedBatchNormVggComputesTheMaskedModelsFunction()
+    {
+        using var masked = PrunedBatchNormVgg(0.3);
+        using var compact = Compaction.Compact(masked);
+        Assert.False(compact.Spec.BatchNorm);
+        Assert.DoesNotContain(compact.named_modules(), m => m.module is TorchSharp.Modules.BatchNorm2d);
+        Assert.Equal(16 - PruningMasks.UnitsToPrune(0.3, 16), compact.Spec.LayerWidths![0]);
+        compact.eval();
+        random.manual_seed(13);
+        using var x = rand(5, 3, 32, 32);
+        using var _ = no_grad();
+        using var a = masked.forward(x);
+        using var b = compact.forward(x);
+        float diff = (a - b).abs().max().item<float>();
+        Assert.True(diff <= 1e-4f * a.abs().max().item<float>(), $"max |masked − compacted| = {diff}");
+        // In training mode BatchNorm uses the batch's statistics, which the folded model cannot: the equality is eval's.
+        masked.train();
+        using var trained = masked.forward(x);
+        Assert.True((trained - b).abs().max().item<float>() > 1e-3f);
+    }
+
+    [Fact]
+    public void OffsetMapsKeepOnlyTheBorderRing()
+    {
+        using var masked = PrunedVgg(0.3);
+        using var compact = Compaction.Compact(masked);
+        var rings = compact.Spec.OffsetRings!;
+        // The first convolution sees the image; the second sees constant maps through padding 1: a ring of 1.
+        Assert.Equal(0, rings[0]);
+        Assert.Equal(1, rings[1]);
+        long side = 32;
+        int j = 0;
+        foreach (var (name, layer) in compact.named_modules().Where(m => m.name.StartsWith("features.") && m.module is MaskableConv2d))
+        {
+            if (j > 0 && j is 2 or 4 or 7 or 10) side /= 2;
+            var offset = compact.named_buffers().Where(b => b.name == "offsets." + name["features.".Length..]).Select(b => b.buffer).SingleOrDefault();
+            if (offset is not null && 2 * rings[j] < side)
+            {
+                using var interior = offset[.., TensorIndex.Slice(rings[j], side - rings[j]), TensorIndex.Slice(rings[j], side - rings[j])];
+                Assert.Equal(0f, interior.abs().max().item<float>());
+                Assert.True(offset.abs().max().item<float>() > 0, $"{name}: the ring of a layer with removed inputs is not empty");
+            }
+            j++;
+        }
+        // A model described without rings adds whole maps; with the interiors zero that is the same function.
+        using var wholeMaps = new Vgg16(compact.Spec with { OffsetRings = null });
+        foreach (var (name, layer) in compact.MaskableLayers())
+            if (layer.WeightMask is { } mask) wholeMaps.MaskableLayers().Single(l => l.Name == name).Layer.SetMask(mask);
+        wholeMaps.load_state_dict(compact.state_dict());
+        compact.eval();
+        wholeMaps.eval();
+        using var x = rand(4, 3, 32, 32);
+        using var _ = no_grad();
+        Assert.True((compact.forward(x) - wholeMaps.forward(x)).abs().max().item<float>() <= 1e-5f);
+    }
+
     [Theory]
     [InlineData(0.1, 32)]
     [InlineData(0.4, 32)]

@@ -11,8 +11,8 @@ namespace Salient.Tests.Studies;
 public class StudyTests
 {
     private static readonly StudySettings Tiny = StudySettings.Preset("tiny");
-    // Per model: train, grad-norm, and per method explain + gini + road; plus the data cell.
-    private const int TinyCells = 1 + 11 * (2 + 3 * 3);
+    // Per model: train, grad-norm, and per method explain + gini + road + 3 localisation + mprt + random-logit + max-sensitivity; plus the data cell.
+    private const int TinyCells = 1 + 11 * (2 + 3 * 9);
 
     private static IReadOnlyList<ReportTable> Tables(string folder) => StudyReport.Read(folder).Tables;
     private static ReportTable Table(string folder, string file) => Tables(folder).Single(t => t.File == file);
@@ -45,7 +45,7 @@ public class StudyTests
         Assert.StartsWith("Nat,Nat,–,", accuracy[1]);
         var html = File.ReadAllText(index);
         Assert.Contains("Gini index difference to the natural model", html);
-        Assert.Equal(6 + 2 + 2, html.Split("data:image/png;base64,").Length - 1); // 6 ROAD plots, 2 training curves, 2 saliency grids
+        Assert.Equal(6 + 6 + 2 + 2, html.Split("data:image/png;base64,").Length - 1); // 6 ROAD plots, 6 MPRT plots, 2 training curves, 2 saliency grids
         var ginis = File.ReadAllLines(Path.Combine(report, "gini-difference-vg.csv"));
         Assert.Equal([",Pre,Post-FT,Post-noFT", "Adv,"], [ginis[0], ginis[1][..4]]);
     }
@@ -69,7 +69,7 @@ public class StudyTests
     {
         using var temp = new TempFolder();
         new StudyRunner(Tiny, temp.Path).Run();
-        var changed = Tiny with { Metrics = StudySettings.DefaultMetrics(("road", new RoadSettings { Percentages = [20, 60] })) };
+        var changed = Tiny with { Metrics = new(Tiny.Metrics) { ["road"] = ExplanationMetrics.WriteSettings(new RoadSettings { Percentages = [20, 60] }) } };
         var outcome = new StudyRunner(changed, temp.Path).Run();
         Assert.Empty(outcome.Failed);
         Assert.All(outcome.Computed, c => Assert.StartsWith("metric/road/", c));
@@ -87,7 +87,7 @@ public class StudyTests
         var outcome = new StudyRunner(changed, temp.Path).Run();
         Assert.Empty(outcome.Failed);
         Assert.All(outcome.Computed, c => Assert.Contains("/sg/", c));
-        Assert.Equal(11 * 3, outcome.Computed.Count); // explain, gini and road of SG for every model
+        Assert.Equal(11 * 9, outcome.Computed.Count); // explain and the 8 map metrics of SG for every model
     }
 
     [Fact]
@@ -260,7 +260,7 @@ public class StudyTests
         var settings = Tiny with { Seeds = [0, 1], Strategies = ["natural"], PruningMethods = [], Explanations = Tiny.Explanations with { Methods = ["vg"] } };
         var outcome = new StudyRunner(settings, temp.Path).Run();
         Assert.Empty(outcome.Failed);
-        Assert.Equal(1 + 2 * (2 + 3), outcome.Computed.Count); // data; per seed: train, grad-norm, VG explain, gini, road
+        Assert.Equal(1 + 2 * (2 + 1 + 8), outcome.Computed.Count); // data; per seed: train, grad-norm, VG explain and its 8 map metrics
         var cell = Table(temp.Path, "accuracy").Rows.Single()[3];
         using var store = new ResultStore(temp.Path);
         var perSeed = store.Query("SELECT accuracy FROM accuracy ORDER BY seed", r => r.GetDouble(0));

@@ -40,6 +40,25 @@ public class TrainerTests
         Assert.Equal(expected[1], actual[1], 5);
     }
 
+    /// <summary>
+    /// Weights no seed of the tests gives: a resume that ignored the checkpoint and trained these
+    /// from scratch could not reach the straight run's weights.
+    /// </summary>
+    private static SalientModel UnrelatedModel(DataSplit data)
+    {
+        var model = TinyModel(data);
+        using var noGrad = no_grad();
+        foreach (var p in model.parameters()) p.mul_(-0.5).add_(0.01);
+        return model;
+    }
+
+    private static void AssertSameWeights(SalientModel expected, SalientModel actual, string what)
+    {
+        var b = actual.state_dict();
+        foreach (var (key, t) in expected.state_dict())
+            Assert.True(t.equal(b[key]).all().item<bool>(), $"{key} differs {what}");
+    }
+
     [Fact]
     public void ResumingFromAnEpochCheckpointGivesTheSameWeightsAsOneRun()
     {
@@ -53,15 +72,20 @@ public class TrainerTests
 
         using var first = TinyModel(data);
         new Trainer(recipe with { Epochs = 1 }).Train(first, data, temp["part.safetensors"]);
-        using var resumed = TinyModel(data);
-        var state = new Trainer(recipe).Train(resumed, data, temp["part.safetensors"], resume: true);
+        using var resumed = UnrelatedModel(data);
+        var ran = new List<int>();
+        var state = new Trainer(recipe).Train(resumed, data, temp["part.safetensors"], resume: true, epochDone: r => ran.Add(r.Epoch));
+        Assert.Equal([2], ran);
         Assert.Equal(2, state.History.Count);
         Assert.Equal(full.History[0].Loss, state.History[0].Loss);
+        AssertSameWeights(straight, resumed, "after resume");
 
-        var a = straight.state_dict();
-        var b = resumed.state_dict();
-        foreach (var (key, t) in a)
-            Assert.True(t.equal(b[key]).all().item<bool>(), $"{key} differs after resume");
+        // A finished run resumes to nothing, and hands back the checkpoint's weights.
+        using var again = UnrelatedModel(data);
+        ran.Clear();
+        new Trainer(recipe).Train(again, data, temp["part.safetensors"], resume: true, epochDone: r => ran.Add(r.Epoch));
+        Assert.Empty(ran);
+        AssertSameWeights(straight, again, "after resuming a finished run");
     }
 
     [Fact]
@@ -89,34 +113,47 @@ public class TrainerTests
         Assert.True(state.History[^1].Loss < state.History[0].Loss, $"loss {state.History[0].Loss} → {state.History[^1].Loss}");
     }
 
+    /// <summary>Recipes that exercise every part of the state a resume must restore.</summary>
+    private static TrainingRecipe ResumeCase(string name) => name switch
+    {
+        "sgd-pgd" => new TrainingRecipe { Strategy = "adversarial", Attack = new PgdSettings { Epsilon = 0.03, Iterations = 3 }, RobustTestImages = 6, RobustCheckIterations = 2 },
+        "sgd-fgsm-rs" => new TrainingRecipe { Strategy = "adversarial", Attack = PgdSettings.FastFgsm(0.03), RobustTestImages = 6, RobustCheckIterations = 2, CollapseDrop = 1 },
+        "ranger" => new TrainingRecipe { Optimizer = "ranger", LearningRate = 1e-3 },
+        // Mid-warm-up at the cut, augmentation draws and label smoothing: the gtsrb recipe's parts.
+        "gtsrb" => TrainingRecipe.Gtsrb with { Schedule = TrainingRecipe.Gtsrb.Schedule with { WarmupEpochs = 2.5 }, LabelSmoothing = 0.1 },
+        _ => throw new ArgumentException(name),
+    };
+
     [Theory]
-    [InlineData("sgd", "adversarial")]
-    [InlineData("ranger", "natural")]
-    public void EveryOptimizerAndStrategyResumesExactly(string optimizer, string strategy)
+    [InlineData("sgd-pgd")]
+    [InlineData("sgd-fgsm-rs")]
+    [InlineData("ranger")]
+    [InlineData("gtsrb")]
+    public void EveryOptimizerStrategyAndScheduleResumesExactly(string name)
     {
         using var temp = new TempFolder();
         using var data = TinySynthetic();
-        var recipe = new TrainingRecipe
-        {
-            Epochs = 2, BatchSize = 16, Seed = 4, Optimizer = optimizer, Strategy = strategy, LearningRate = optimizer == "ranger" ? 1e-3 : 0.01,
-            Attack = new PgdSettings { Epsilon = 0.03, Iterations = 3 }, RobustTestImages = 6,
-        };
+        var recipe = ResumeCase(name) with { Epochs = 3, BatchSize = 16, Seed = 4 };
         using var straight = TinyModel(data);
         var full = new Trainer(recipe).Train(straight, data, temp["full.safetensors"]);
         using var first = TinyModel(data);
-        new Trainer(recipe with { Epochs = 1 }).Train(first, data, temp["part.safetensors"]);
-        using var resumed = TinyModel(data);
-        var state = new Trainer(recipe).Train(resumed, data, temp["part.safetensors"], resume: true);
+        // Stop the run after its second epoch, as Ctrl+C or a session's end would.
+        Assert.Throws<OperationCanceledException>(() => new Trainer(recipe).Train(first, data, temp["part.safetensors"],
+            epochDone: r => { if (r.Epoch == 2) throw new OperationCanceledException(); }));
+        using var resumed = UnrelatedModel(data);
+        var ran = new List<int>();
+        var state = new Trainer(recipe).Train(resumed, data, temp["part.safetensors"], resume: true, epochDone: r => ran.Add(r.Epoch));
 
+        Assert.Equal([3], ran);
         Assert.Equal(full.History.Select(h => h.Loss), state.History.Select(h => h.Loss));
-        if (strategy == "adversarial")
+        Assert.Equal(full.History.Select(h => h.LearningRate), state.History.Select(h => h.LearningRate));
+        if (recipe.Strategy == "adversarial")
         {
+            Assert.Equal(full.History.Select(h => h.RobustTestAccuracy), state.History.Select(h => h.RobustTestAccuracy));
             Assert.All(state.History, h => Assert.InRange(h.RobustTestAccuracy!.Value, 0, 1));
             Assert.All(state.History, h => Assert.True(h.AttackSeconds > 0));
         }
         else Assert.All(state.History, h => Assert.Null(h.RobustTestAccuracy));
-        var b = resumed.state_dict();
-        foreach (var (key, t) in straight.state_dict())
-            Assert.True(t.equal(b[key]).all().item<bool>(), $"{key} differs after resume");
+        AssertSameWeights(straight, resumed, "after resume");
     }
 }

@@ -30,7 +30,7 @@ public sealed class MetricInput
     /// <summary>N×H×W channel-summed maps (signed for IG); null for model metrics.</summary>
     public Tensor? Maps { get; init; }
     public IAttributionMethod? Method { get; init; }
-    /// <summary>N×H×W, 1 inside the sign, when the data set knows where the sign is.</summary>
+    /// <summary>N×H×W, 1 inside the sign, when the data set knows where the sign is; an image whose mask is all zero has none.</summary>
     public Tensor? GroundTruth { get; init; }
     public long Seed { get; init; }
     public IProgress<double>? Progress { get; init; }
@@ -43,7 +43,25 @@ public sealed class MetricInput
         var labels = Labels.data<long>().ToArray();
         return Enumerable.Range(0, Count).Where(i => Predictions[i] == labels[i]).ToArray();
     }
+
+    /// <summary>
+    /// The correctly classified among <paramref name="spreadOver"/> images spread evenly over the batch
+    /// (all of them if it has fewer): the same candidates for every model, so costly metrics that look
+    /// at a few images still compare models on the same ones.
+    /// </summary>
+    public int[] CorrectIndices(int spreadOver)
+    {
+        int n = Math.Min(spreadOver, Count);
+        var candidates = Enumerable.Range(0, n).Select(i => (int)((long)i * Count / n)).ToHashSet();
+        return CorrectIndices().Where(candidates.Contains).ToArray();
+    }
 }
+
+/// <summary>
+/// What a metric cell's cost depends on besides the metric's settings: the images explained, what one
+/// explanation of one image costs (forward+backward passes of the method), and the model's layers.
+/// </summary>
+public sealed record MetricWorkload(int Images, double PassesPerExplanation, int ModelLayers);
 
 /// <summary>
 /// A per-image number a metric reports and the tables compare between models: its key (stored and
@@ -93,8 +111,8 @@ public interface IExplanationMetric
     /// <summary>Checks settings before any work; one clear sentence naming the setting otherwise.</summary>
     void Validate(object settings);
     MetricScores Evaluate(MetricInput input, object settings);
-    /// <summary>Rough cost in model forward+backward passes per image, for time estimates.</summary>
-    double PassesPerImage(object settings);
+    /// <summary>Rough cost in model forward+backward passes per explained image, for time estimates.</summary>
+    double PassesPerImage(object settings, MetricWorkload workload);
 }
 
 public abstract class ExplanationMetric<TSettings> : IExplanationMetric where TSettings : class, new()
@@ -113,11 +131,11 @@ public abstract class ExplanationMetric<TSettings> : IExplanationMetric where TS
             throw new ArgumentException($"Metric '{Name}' scores saliency maps; the input has none.");
         return Evaluate(input, (TSettings)settings);
     }
-    public double PassesPerImage(object settings) => PassesPerImage((TSettings)settings);
+    public double PassesPerImage(object settings, MetricWorkload workload) => PassesPerImage((TSettings)settings, workload);
 
     protected virtual void Validate(TSettings settings) { }
     protected abstract MetricScores Evaluate(MetricInput input, TSettings settings);
-    protected abstract double PassesPerImage(TSettings settings);
+    protected abstract double PassesPerImage(TSettings settings, MetricWorkload workload);
 }
 
 /// <summary>Settings of a metric that has none.</summary>
@@ -133,8 +151,9 @@ public static class ExplanationMetrics
             .OrderBy(m => Array.IndexOf(PreferredOrder, m.Name) is var i && i < 0 ? int.MaxValue : i).ThenBy(m => m.Name)
             .ToList());
 
-    // The paper's metrics first, in its order; any others follow by name.
-    private static readonly string[] PreferredOrder = ["gini", "road", "grad-norm"];
+    // The paper's metrics first, in its order, then localisation, sanity checks and robustness; any others follow by name.
+    private static readonly string[] PreferredOrder =
+        ["gini", "road", "grad-norm", "mass-accuracy", "rank-accuracy", "pointing-game", "mprt", "random-logit", "max-sensitivity"];
 
     public static IReadOnlyList<IExplanationMetric> All => all.Value;
 

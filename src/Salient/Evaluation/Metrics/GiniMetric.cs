@@ -17,5 +17,5 @@ public sealed class GiniMetric : ExplanationMetric<NoSettings>
         return MetricScores.Of("gini", MetricScores.Scatter(input.Count, correct, Gini.PerImage(maps)));
     }
 
-    protected override double PassesPerImage(NoSettings settings) => 0;
+    protected override double PassesPerImage(NoSettings settings, MetricWorkload workload) => 0;
 }

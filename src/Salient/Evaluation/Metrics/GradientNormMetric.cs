@@ -12,5 +12,5 @@ public sealed class GradientNormMetric : ExplanationMetric<NoSettings>
     protected override MetricScores Evaluate(MetricInput input, NoSettings settings) =>
         MetricScores.Of("grad-norm", GradientNorm.PerImage(input.Model, input.Images, input.Labels));
 
-    protected override double PassesPerImage(NoSettings settings) => 1;
+    protected override double PassesPerImage(NoSettings settings, MetricWorkload workload) => 1;
 }

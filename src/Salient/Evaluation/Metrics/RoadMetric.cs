@@ -67,7 +67,7 @@ public sealed class RoadMetric : ExplanationMetric<RoadSettings>, IMetricViews
     }
 
     // Two forward passes (MoRF and LeRF) per percentage, plus the imputation, about as costly as a pass.
-    protected override double PassesPerImage(RoadSettings settings) => settings.Percentages.Length * 2 * 0.6;
+    protected override double PassesPerImage(RoadSettings settings, MetricWorkload workload) => settings.Percentages.Length * 2 * 0.6;
 
     private const string AxisNote = "Columns: the share of pixels removed and imputed. MoRF removes the most relevant first; " +
         "LeRF removes the least relevant first (at a setting p it keeps the top p% and removes the other 100 − p%).";
