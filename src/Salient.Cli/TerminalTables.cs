@@ -15,8 +15,12 @@ public static class TerminalTables
         // Redirected output (a file, a pipe) has no terminal width: lay tables out for 160 columns.
         if (console == AnsiConsole.Console && Console.IsOutputRedirected && console.Profile.Width < 160) console.Profile.Width = 160;
         int available = Math.Max(40, console.Profile.Width);
+        // Numbers never wrap; a column of long text (a reason, a path) wraps at this width instead.
+        const int textWidth = 40;
+        bool[] text = Enumerable.Range(0, table.Header.Length)
+            .Select(c => table.Rows.Any(r => c < r.Length && r[c].Length > textWidth && r[c].Contains(' ') && !LooksNumeric(r[c]))).ToArray();
         int[] widths = Enumerable.Range(0, table.Header.Length)
-            .Select(c => table.Rows.Select(r => c < r.Length ? r[c].Length : 0).Append(table.Header[c].Length).Max()).ToArray();
+            .Select(c => text[c] ? textWidth : table.Rows.Select(r => c < r.Length ? r[c].Length : 0).Append(table.Header[c].Length).Max()).ToArray();
         // Label columns: the leading columns that are not numbers (model, method, ...), repeated in every part.
         int labels = 0;
         while (labels < table.Header.Length - 1 && table.Rows.All(r => !LooksNumeric(r[labels]))) labels++;
@@ -43,7 +47,11 @@ public static class TerminalTables
             var columns = Enumerable.Range(0, labels).Concat(parts[p]).ToList();
             var title = parts.Count > 1 ? $"{table.Title} ({p + 1}/{parts.Count})" : table.Title;
             var t = new Table { Title = new TableTitle(Markup.Escape(title)) };
-            foreach (var c in columns) t.AddColumn(new TableColumn(Markup.Escape(table.Header[c])).NoWrap());
+            foreach (var c in columns)
+            {
+                var column = new TableColumn(Markup.Escape(table.Header[c]));
+                t.AddColumn(text[c] ? column.Width(textWidth) : column.NoWrap());
+            }
             foreach (var r in table.Rows) t.AddRow(columns.Select(c => Markup.Escape(c < r.Length ? r[c] : "")).ToArray());
             console.Write(t);
         }

@@ -121,6 +121,11 @@ public static class StudyReport
                 }).ToList()),
         };
 
+        var deviations = plan.Settings.DifferencesFromPaper();
+        tables.Add(new ReportTable("deviations", "Deviations from the paper's protocol",
+            deviations.Count == 0 ? "None: every setting is SPEC.md's." : "Every setting whose value differs from SPEC.md (the paper preset), with the reason the study gives.",
+            ["setting", "paper", "this study", "why"], deviations.Select(d => new[] { d.Setting, d.Paper, d.Study, d.Why }).ToList()));
+
         var methods = plan.Settings.Explanations.Methods;
         foreach (var choice in plan.Settings.MetricChoices())
         {
