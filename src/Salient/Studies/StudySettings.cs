@@ -120,7 +120,7 @@ public sealed record StudySettings
     /// </summary>
     public IReadOnlyList<(string Setting, string Paper, string Study, string Why)> DifferencesFromPaper()
     {
-        var ignored = new HashSet<string> { "name", "data.source", "report", "deviations" };
+        var ignored = new HashSet<string> { "name", "data.source", "report", "deviations", "slurm" };
         var list = new List<(string, string, string, string)>();
         void Walk(string path, JsonNode? paper, JsonNode? study)
         {
