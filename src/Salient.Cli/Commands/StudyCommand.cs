@@ -3,6 +3,7 @@ using Salient.Execution;
 using Salient.Reporting;
 using Salient.Studies;
 using Spectre.Console;
+using static TorchSharp.torch;
 
 namespace Salient.Cli.Commands;
 
@@ -14,12 +15,15 @@ internal static class StudyCommand
         var settingsFile = new Option<string?>("--settings") { Description = "Study settings JSON (overrides --preset)" };
         var outDir = new Option<string?>("--out") { Description = "Study folder (default: studies/<name>); rerunning resumes it" };
         var writeSettings = new Option<string?>("--write-settings") { Description = "Write the chosen settings as JSON to this file and stop (a starting point for your own study)" };
-        var dryRun = new Option<bool>("--dry-run") { Description = "List the cells, what each needs and its estimated time on this machine, and stop" };
-        var cellOption = new Option<string?>("--cell") { Description = "Run only this cell (its dependencies must be done), write its outcome file and stop; what executors run" };
-        var executorOption = new Option<string>("--executor") { Description = "Where cells run: local (this process)", DefaultValueFactory = _ => "local" };
-        executorOption.AcceptOnlyFromAmong("local");
+        var dryRun = new Option<bool>("--dry-run") { Description = "List the cells, what each needs and its estimated time and CPU time on this machine, and stop" };
+        var cellOption = new Option<string?>("--cell") { Description = "Run only this cell (its dependencies must be done), write its outcome file and stop; what workers and Slurm jobs run" };
+        var executorOption = new Option<string>("--executor") { Description = "Where cells run: local (this machine) or slurm (one Slurm job per cell, options from the settings' 'slurm' section)", DefaultValueFactory = _ => "local" };
+        executorOption.AcceptOnlyFromAmong("local", "slurm");
+        var jobsOption = new Option<int>("--jobs") { Description = "Local executor: cells at once, each in its own salient process (1: one after another in this process)", DefaultValueFactory = _ => 1 };
+        var threadsOption = new Option<int?>("--threads") { Description = "Torch threads per cell (default: this machine's cores, divided among --jobs); Slurm jobs use 'slurm.cpusPerTask'" };
+        var noWait = new Option<bool>("--no-wait") { Description = "Slurm executor: submit the jobs and return; a later study, results or report picks up what finished" };
         var command = new Command("study", "Run a whole study (train, prune, explain, evaluate every model of the grid) and write its report; resumable")
-            { preset, settingsFile, outDir, writeSettings, dryRun, cellOption, executorOption };
+            { preset, settingsFile, outDir, writeSettings, dryRun, cellOption, executorOption, jobsOption, threadsOption, noWait };
         command.SetAction(CommandRunner.Guard(parse =>
         {
             var settings = parse.GetValue(settingsFile) is { } file ? StudySettings.Load(file) : StudySettings.Preset(parse.GetValue(preset)!);
@@ -31,11 +35,24 @@ internal static class StudyCommand
                 return 0;
             }
             var folder = parse.GetValue(outDir) ?? Path.Combine("studies", settings.Name);
+            var (slurm, jobs, threads) = (parse.GetValue(executorOption) == "slurm", parse.GetValue(jobsOption), parse.GetValue(threadsOption));
+            if (jobs < 1) throw new SalientException($"--jobs must be at least 1, got {jobs}.");
+            if (threads is < 1) throw new SalientException($"--threads must be at least 1, got {threads}.");
+            if (slurm && jobs != 1) throw new SalientException("--jobs is for the local executor; with --executor slurm every cell is its own job.");
+            if (slurm && threads is not null) throw new SalientException("--threads is for local runs; Slurm jobs use 'slurm.cpusPerTask' threads (set it in the settings).");
+            if (!slurm && parse.GetValue(noWait)) throw new SalientException("--no-wait is for --executor slurm; a local run always waits for its cells.");
+            // Before any torch work: the thread count is fixed per process (and changes a result's last bits).
+            if (threads is { } own && (jobs == 1 || parse.GetValue(cellOption) is not null)) set_num_threads(own);
             if (parse.GetValue(cellOption) is { } cellId) return RunCell(plan, folder, cellId);
 
+            var dry = parse.GetValue(dryRun);
+            ICellExecutor executor = dry ? new InProcessExecutor()
+                : slurm ? new SlurmExecutor(settings.Slurm, wait: !parse.GetValue(noWait))
+                : jobs > 1 ? new LocalProcessExecutor(ThisSalient(), jobs, threads ?? Math.Max(1, Environment.ProcessorCount / jobs))
+                : new InProcessExecutor();
             Console.Error.WriteLine("Measuring this machine's speed on the study's model ...");
             var estimate = StudyEstimate.Measure(settings);
-            if (parse.GetValue(dryRun))
+            if (dry)
             {
                 PrintPlan(plan, estimate);
                 return 0;
@@ -46,16 +63,24 @@ internal static class StudyCommand
             StudyOutcome outcome;
             try
             {
-                outcome = RunWithProgress(settings, plan, folder, estimate, stop.Token);
+                outcome = RunWithProgress(settings, plan, folder, estimate, executor, stop.Token);
             }
             catch (OperationCanceledException)
             {
-                Console.WriteLine($"Stopped. Finished cells are kept in {folder}; run the same command again to resume.");
+                Console.WriteLine(slurm
+                    ? $"Stopped following the Slurm jobs; they keep running. Run the same command again to follow them, or 'salient results --study {folder}' to see what finished."
+                    : $"Stopped. Finished cells are kept in {folder}; run the same command again to resume.");
                 return 130;
             }
             finally
             {
                 Console.CancelKeyPress -= onCtrlC;
+            }
+            if (outcome.Running.Count > 0)
+            {
+                Console.WriteLine($"Cells queued or running as Slurm jobs: {outcome.Running.Count}. Run the same command again to follow them " +
+                                  $"(it resubmits only cells that are neither finished nor queued), or 'salient results --study {folder}' to see what finished.");
+                return 0;
             }
             Console.WriteLine($"Cells computed: {outcome.Computed.Count}, reused: {outcome.Cached.Count}, failed or skipped: {outcome.Failed.Count}.");
             foreach (var (cell, error) in outcome.Failed) Console.WriteLine($"  {cell}: {error}");
@@ -67,11 +92,21 @@ internal static class StudyCommand
         return command;
     }
 
+    /// <summary>
+    /// The command that started this process, to start workers the same way: the published or built
+    /// <c>salient</c> program itself, or <c>dotnet</c> with this salient.dll.
+    /// </summary>
+    private static string[] ThisSalient()
+    {
+        var host = Environment.ProcessPath ?? throw new SalientException("Cannot tell which program runs salient here, so no worker can be started; use --jobs 1.");
+        return Path.GetFileNameWithoutExtension(host) == "dotnet" ? [host, typeof(StudyCommand).Assembly.Location] : [host];
+    }
+
     /// <summary>One cell in this process: the unit a worker process or a cluster job runs.</summary>
     private static int RunCell(StudyPlan plan, string folder, string cellId)
     {
         var cell = plan.Get(cellId);
-        using var runner = new CellRunner(plan, folder, new SyncProgress<CellProgress>(p => Console.Error.WriteLine($"{p.Cell}: {p.Stage} {p.Fraction:P0}")));
+        using var runner = new CellRunner(plan, folder, new SyncProgress<CellProgress>(p => Console.Error.WriteLine(CellCommand.ProgressLine(p))));
         var outcome = runner.Run(cell);
         Console.WriteLine(outcome.Status == CellOutcome.Done
             ? $"{cell.Id}: done in {outcome.Seconds:F1} s; outcome in {Path.Combine(folder, cell.OutcomeFile)}"
@@ -81,14 +116,24 @@ internal static class StudyCommand
 
     private static void PrintPlan(StudyPlan plan, StudyEstimate estimate)
     {
-        TerminalTables.Write(new ReportTable("cells", $"The cells of study '{plan.Settings.Name}'", "", ["cell", "estimated time", "needs"],
-            plan.Cells.Select(c => new[] { c.Id, Duration(TimeSpan.FromSeconds(estimate.Seconds(c))), string.Join(" ", c.DependsOn) }).ToList()));
-        Console.WriteLine($"{plan.Cells.Count} cells; estimated {Duration(estimate.Total(plan.Cells))} of computing on this machine ({estimate.SecondsPerPass * 1000:F2} ms per forward+backward pass of one image).");
+        // The measurement kept every torch thread busy: its CPU time is the wall time times the threads.
+        int threads = get_num_threads();
+        double Cpu(CellPlan c) => estimate.Seconds(c) * threads;
+        TerminalTables.Write(new ReportTable("cells", $"The cells of study '{plan.Settings.Name}'", "", ["cell", "needs", $"time ({threads} threads)", "CPU time"],
+            plan.Cells.Select(c => new[] { c.Id, string.Join(" ", c.DependsOn), Duration(TimeSpan.FromSeconds(estimate.Seconds(c))), Duration(TimeSpan.FromSeconds(Cpu(c))) }).ToList()));
+        TerminalTables.Write(new ReportTable("kinds", "Cells by kind (one Slurm job each)", "", ["kind", "cells", "CPU time, all", "CPU time, longest cell"],
+            plan.Cells.GroupBy(c => c.Kind).Select(g => new[]
+            {
+                g.Key.ToString().ToLowerInvariant(), g.Count().ToString(), Duration(TimeSpan.FromSeconds(g.Sum(Cpu))),
+                $"{Duration(TimeSpan.FromSeconds(g.Max(Cpu)))} ({g.MaxBy(Cpu)!.Id})",
+            }).ToList()));
+        Console.WriteLine($"{plan.Cells.Count} cells; estimated {Duration(estimate.Total(plan.Cells))} of computing on this machine with {threads} torch threads, " +
+                          $"{Duration(TimeSpan.FromSeconds(plan.Cells.Sum(Cpu)))} of CPU time ({estimate.SecondsPerPass * 1000:F2} ms per forward+backward pass of one image).");
     }
 
     internal static string Duration(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours} h {t.Minutes:00} min" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes} min {t.Seconds:00} s" : $"{t.TotalSeconds:F0} s";
 
-    private static StudyOutcome RunWithProgress(StudySettings settings, StudyPlan plan, string folder, StudyEstimate estimate, CancellationToken stop)
+    private static StudyOutcome RunWithProgress(StudySettings settings, StudyPlan plan, string folder, StudyEstimate estimate, ICellExecutor executor, CancellationToken stop)
     {
         Console.WriteLine($"Study '{settings.Name}': {plan.Cells.Count} cells, estimated {Duration(estimate.Total(plan.Cells))} on this machine if none is done yet; folder {folder}.");
         StudyOutcome? outcome = null;
@@ -101,12 +146,17 @@ internal static class StudyCommand
                 var cell = ctx.AddTask("cell", maxValue: 1);
                 var runner = new StudyRunner(settings, folder, new SyncProgress<StudyProgress>(p =>
                 {
+                    if (p.Message is { } message)
+                    {
+                        AnsiConsole.WriteLine(message);
+                        return;
+                    }
                     whole.MaxValue = Math.Max(1, p.CellsTotal);
                     whole.Value = p.CellsDone;
                     whole.Description = $"study {settings.Name}: {p.CellsDone}/{p.CellsTotal} cells" + (p.Remaining is { } left ? $", about {Duration(left)} left" : "");
                     cell.Value = Math.Clamp(p.CellFraction, 0, 1);
-                    cell.Description = Markup.Escape($"{p.Cell}: {p.Stage}");
-                }), stop, new InProcessExecutor(), estimate);
+                    cell.Description = Markup.Escape(p.Activity ?? $"{p.Cell}: {p.Stage}");
+                }), stop, executor, estimate);
                 outcome = runner.Run();
                 whole.Value = whole.MaxValue;
                 cell.Value = 1;

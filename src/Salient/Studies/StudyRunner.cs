@@ -3,10 +3,23 @@ using Salient.Execution;
 namespace Salient.Studies;
 
 /// <summary>Where the whole study is and what it is doing now, with the time it expects still to need.</summary>
-public readonly record struct StudyProgress(int CellsDone, int CellsTotal, string Cell, string Stage, double CellFraction, TimeSpan? Remaining = null);
+public readonly record struct StudyProgress(int CellsDone, int CellsTotal, string Cell, string Stage, double CellFraction, TimeSpan? Remaining = null)
+{
+    /// <summary>What the executor is doing besides the latest cell, e.g. "2 running, 5 pending (Dependency)"; null when it runs one cell at a time.</summary>
+    public string? Activity { get; init; }
 
-/// <summary>What a run did: cells computed, reused from earlier runs, and failed or skipped (with the reason).</summary>
-public sealed record StudyOutcome(IReadOnlyList<string> Computed, IReadOnlyList<string> Cached, IReadOnlyList<(string Cell, string Error)> Failed);
+    /// <summary>A line to show the user once (a submitted job, a failed job with its log, jobs Slurm holds back); null in plain progress.</summary>
+    public string? Message { get; init; }
+}
+
+/// <summary>
+/// What a run did: cells computed, reused from earlier runs, failed or skipped (with the reason), and
+/// left queued or running elsewhere when the run returned without waiting (cluster jobs).
+/// </summary>
+public sealed record StudyOutcome(IReadOnlyList<string> Computed, IReadOnlyList<string> Cached, IReadOnlyList<(string Cell, string Error)> Failed)
+{
+    public IReadOnlyList<string> Running { get; init; } = [];
+}
 
 /// <summary>
 /// One run of a study in its folder: plans the cells from the settings, imports outcomes other
@@ -42,7 +55,7 @@ public sealed class StudyExecution
 {
     private readonly ResultStore store;
     private readonly IProgress<StudyProgress>? progress;
-    private readonly List<string> computed = [], cached = [];
+    private readonly List<string> computed = [], cached = [], running = [];
     private readonly List<(string, string)> failed = [];
     private readonly HashSet<string> done = [];
     private readonly Dictionary<string, string> notDone = []; // failed or skipped in this run → reason
@@ -50,6 +63,8 @@ public sealed class StudyExecution
     private readonly double totalPasses;
     private double passesDone, estimatedDone, actualDone;
     private readonly System.Diagnostics.Stopwatch cellClock = new();
+    private string? activity;
+    private CellProgress latest;
 
     internal StudyExecution(StudyPlan plan, string folder, ResultStore store, IProgress<StudyProgress>? progress, CancellationToken cancellation, StudyEstimate? estimate)
     {
@@ -79,6 +94,12 @@ public sealed class StudyExecution
 
     public bool IsDone(string cell) => done.Contains(cell);
 
+    /// <summary>
+    /// How many cells run at once, to turn the work left into time left; null when the executor cannot
+    /// know (a cluster's queue), and then no time left is shown.
+    /// </summary>
+    public int? ParallelCells { get; set; } = 1;
+
     /// <summary>Why the cell cannot run (a cell it needs failed or was skipped), or null when nothing blocks it.</summary>
     public string? BlockedBy(CellPlan cell)
     {
@@ -91,6 +112,17 @@ public sealed class StudyExecution
     /// <summary>True when every cell the cell needs is done (so it can start now).</summary>
     public bool Ready(CellPlan cell) => cell.DependsOn.All(done.Contains);
 
+    /// <summary>
+    /// Deletes the outcome file an earlier run of this pending cell left (failed, skipped, or for other
+    /// settings) before the cell is handed to another process, so the file that appears next is that
+    /// process's. The store keeps the old record until the new outcome is imported.
+    /// </summary>
+    public void ClearOutcome(CellPlan cell)
+    {
+        var file = Path.Combine(Folder, cell.OutcomeFile);
+        if (File.Exists(file)) File.Delete(file);
+    }
+
     public void Started(CellPlan cell)
     {
         cellClock.Restart();
@@ -98,7 +130,8 @@ public sealed class StudyExecution
     }
 
     /// <summary>Imports a cell's outcome (the one place the store is written during a run).</summary>
-    public void Finished(CellPlan cell, CellOutcome outcome)
+    /// <param name="took">The cell's time as its executor saw it, when more than the outcome's (a worker process's start-up).</param>
+    public void Finished(CellPlan cell, CellOutcome outcome, TimeSpan? took = null)
     {
         store.Import(outcome, cell);
         passesDone += cell.Passes;
@@ -106,7 +139,7 @@ public sealed class StudyExecution
         if (cell.Passes > 0)
         {
             estimatedDone += cell.Passes;
-            actualDone += outcome.Seconds;
+            actualDone += took?.TotalSeconds ?? outcome.Seconds;
         }
         if (outcome.Status == CellOutcome.Done)
         {
@@ -129,12 +162,31 @@ public sealed class StudyExecution
         passesDone += cell.Passes;
     }
 
+    /// <summary>The cell runs on elsewhere (a cluster job) after this run returns; a later run or <c>results</c> imports its outcome.</summary>
+    public void LeftRunning(CellPlan cell) => running.Add(cell.Id);
+
     /// <summary>Reports progress; also where a requested stop takes effect (between batches, never inside a write).</summary>
     public void ReportProgress(CellProgress p)
     {
         Cancellation.ThrowIfCancellationRequested();
+        latest = p;
+        progress?.Report(Current() with { Activity = activity });
+    }
+
+    /// <summary>Shows what the executor is doing now, e.g. the cells running and the jobs queued.</summary>
+    public void ReportActivity(string now)
+    {
+        activity = now;
+        ReportProgress(latest);
+    }
+
+    /// <summary>Tells the user one thing that happened (shown once, not overwritten by the next progress).</summary>
+    public void Tell(string message) => progress?.Report(Current() with { Activity = activity, Message = message });
+
+    private StudyProgress Current()
+    {
         int finished = cached.Count + computed.Count + failed.Count;
-        progress?.Report(new StudyProgress(finished, Plan.Cells.Count, p.Cell, p.Stage, p.Fraction, Remaining(p)));
+        return new StudyProgress(finished, Plan.Cells.Count, latest.Cell ?? "", latest.Stage ?? "", latest.Fraction, Remaining(latest));
     }
 
     /// <summary>
@@ -143,12 +195,12 @@ public sealed class StudyExecution
     /// </summary>
     private TimeSpan? Remaining(CellProgress p)
     {
-        if (estimate is null) return null;
-        double current = Plan.Contains(p.Cell) && p.Fraction < 1 ? Plan.Get(p.Cell).Passes * Math.Clamp(p.Fraction, 0, 1) : 0;
+        if (estimate is null || ParallelCells is not { } parallel) return null;
+        double current = p.Cell is not null && Plan.Contains(p.Cell) && p.Fraction < 1 ? Plan.Get(p.Cell).Passes * Math.Clamp(p.Fraction, 0, 1) : 0;
         double left = Math.Max(0, totalPasses - passesDone - current);
         double secondsPerPass = estimatedDone > 0 && actualDone > 0 ? actualDone / estimatedDone : estimate.SecondsPerPass;
-        return TimeSpan.FromSeconds(left * secondsPerPass);
+        return TimeSpan.FromSeconds(left * secondsPerPass / Math.Max(1, parallel));
     }
 
-    internal StudyOutcome Outcome() => new(computed, cached, failed);
+    internal StudyOutcome Outcome() => new(computed, cached, failed) { Running = running };
 }

@@ -7,6 +7,7 @@ using Salient.Attribution;
 using Salient.Data;
 using Salient.Evaluation;
 using Salient.Evaluation.Metrics;
+using Salient.Execution.Slurm;
 using Salient.Pruning;
 using Salient.Training;
 using Salient.Workflows;
@@ -34,6 +35,8 @@ public sealed record StudySettings
     /// <summary>The metrics to compute, by name, each with its own settings (see <see cref="ExplanationMetrics"/>); all of them by default.</summary>
     public Dictionary<string, JsonObject> Metrics { get; init; } = DefaultMetrics();
     public ulong[] Seeds { get; init; } = [0];
+    /// <summary>How each cell's job asks Slurm for resources and starts salient on a node (<c>--executor slurm</c>); no cell's hash depends on it.</summary>
+    public SlurmSettings Slurm { get; init; } = new();
     /// <summary>How the report computes what it shows from the store (changing it recomputes nothing).</summary>
     public StudyReportSettings Report { get; init; } = new();
     /// <summary>
@@ -117,7 +120,7 @@ public sealed record StudySettings
     /// </summary>
     public IReadOnlyList<(string Setting, string Paper, string Study, string Why)> DifferencesFromPaper()
     {
-        var ignored = new HashSet<string> { "name", "data.source", "report", "deviations" };
+        var ignored = new HashSet<string> { "name", "data.source", "report", "deviations", "slurm" };
         var list = new List<(string, string, string, string)>();
         void Walk(string path, JsonNode? paper, JsonNode? study)
         {
@@ -170,6 +173,7 @@ public sealed record StudySettings
         Pruning.For(PruningMethod.L1Unstructured).Validate();
         Pruning.For(PruningMethod.GlobalUnstructured).Validate();
         Pruning.For(PruningMethod.LayeredStructured).Validate();
+        Slurm.Validate();
         Report.Bootstrap.Validate();
     }
 

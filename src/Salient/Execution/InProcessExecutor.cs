@@ -2,17 +2,6 @@ using Salient.Studies;
 
 namespace Salient.Execution;
 
-/// <summary>
-/// Where a study's cells run: in this process, in local worker processes, or as cluster jobs. An
-/// executor starts cells once the cells they need are done, and tells the run as each one ends; the
-/// run (one writer) imports outcomes into the store and decides what is skipped.
-/// </summary>
-public interface ICellExecutor
-{
-    /// <summary>Runs <see cref="StudyExecution.Pending"/> until every cell is done, failed or skipped, or a stop is requested.</summary>
-    void Execute(StudyExecution run);
-}
-
 /// <summary>Runs cells one after another in this process, sharing the loaded data between them.</summary>
 public sealed class InProcessExecutor : ICellExecutor
 {
