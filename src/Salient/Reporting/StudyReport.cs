@@ -1,6 +1,7 @@
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
+using Salient.Pruning;
 using Salient.Attribution;
 using Salient.Evaluation;
 using Salient.Evaluation.Metrics;
@@ -109,15 +110,28 @@ public static class StudyReport
             ? accuracy.Where(a => a.Model == model).Select(a => (a.Seed, a.Acc))
             : accuracy.Where(a => a.Model == model).SelectMany(a => Enumerable.Range(0, (int)a.Total).Select(i => (a.Seed, i < a.Correct ? 1.0 : 0.0)));
         var models = plan.Models.Where(m => accuracy.Any(a => a.Model == m.Name)).ToList();
+        // Epochs each model's own training ran, per seed: fewer than the recipe's means the collapse guard stopped it.
+        var epochsRun = store.Query("SELECT model, seed, MAX(epoch) FROM epochs JOIN current USING(cell) WHERE phase = 'train' GROUP BY model, seed",
+            r => (Model: r.GetString(0), Seed: r.GetInt64(1), Epochs: r.GetInt64(2)));
+        string Training(ModelPlan m)
+        {
+            var recipe = StudyPlan.RecipeFor(plan.Settings, m, 0);
+            var how = recipe.Strategy == "adversarial" ? $"adversarial, {recipe.Attack.Describe()}" : "natural";
+            if (m.Upstream is not null) return how + (m.Flow == PruningFlow.PostFineTune ? $"; fine-tuned {recipe.Epochs} epoch{(recipe.Epochs == 1 ? "" : "s")}" : "");
+            var stopped = epochsRun.Where(e => e.Model == m.Name && e.Epochs < recipe.Epochs).ToList();
+            return stopped.Count == 0 ? how
+                : how + $"; stopped early (robust accuracy collapsed) after {string.Join(", ", stopped.Select(e => $"{e.Epochs} of {recipe.Epochs} epochs (seed {e.Seed})"))}";
+        }
         var tables = new List<ReportTable>
         {
-            new("accuracy", "Test accuracy", $"Accuracy on the test split (Tables 1, 2, 6 of the paper), mean ± 95% CI over {(seeds > 1 ? $"{seeds} seeds" : "the test images (one seed)")}; sparsity = share of zero weights in conv and linear layers.",
-                ["model", "strategy / pruning", "flow", "accuracy", "weight sparsity"],
+            new("accuracy", "Test accuracy", $"Accuracy on the test split (Tables 1, 2, 6 of the paper), mean ± 95% CI over {(seeds > 1 ? $"{seeds} seeds" : "the test images (one seed)")}; sparsity = share of zero weights in conv and linear layers; training = how the model was trained (the attack of the adversarial model).",
+                ["model", "strategy / pruning", "flow", "accuracy", "weight sparsity", "training"],
                 models.Select(m => new[]
                 {
                     m.Name, m.MethodLabel, m.FlowLabel ?? "–",
                     MeanCi(Outcomes(m.Name)),
                     ReportNumbers.Plain(Mean(accuracy.Where(a => a.Model == m.Name).Select(a => (a.Seed, a.Sparsity))), 3),
+                    Training(m),
                 }).ToList()),
         };
 

@@ -43,6 +43,13 @@ public class StudyTests
         var accuracy = File.ReadAllLines(Path.Combine(report, "accuracy.csv"));
         Assert.Equal(1 + 11, accuracy.Length);
         Assert.StartsWith("Nat,Nat,–,", accuracy[1]);
+        // Each model says how it was trained; the adversarial one names its attack.
+        var training = Table(temp.Path, "accuracy").Rows.ToDictionary(r => r[0], r => r[5]);
+        Assert.Equal("natural", training["Nat"]);
+        Assert.Equal("adversarial, PGD-2 (ε = 0.01, α = 0.0125)", training["Adv"]);
+        Assert.Equal("natural; fine-tuned 1 epoch", training["L1-Post-FT"]);
+        // The deviations table lists what differs from the paper, here without reasons (tiny gives none).
+        Assert.Contains(Table(temp.Path, "deviations").Rows, r => r[0] == "training.epochs" && r[1] == "100" && r[2] == "1");
         var html = File.ReadAllText(index);
         Assert.Contains("Gini index difference to the natural model", html);
         Assert.Equal(6 + 6 + 2 + 2, html.Split("data:image/png;base64,").Length - 1); // 6 ROAD plots, 6 MPRT plots, 2 training curves, 2 saliency grids
