@@ -100,9 +100,9 @@ public sealed record PruningFlowSettings
     /// <summary>The paper's column labels: Pre, Post-FT, Post-noFT.</summary>
     public string Label => Flow switch
     {
-        PruningFlow.Pre => "Pre",
-        PruningFlow.PostFineTune => "Post-FT",
-        _ => "Post-noFT",
+        PruningFlow.Pre => PruningRecord.Pre,
+        PruningFlow.PostFineTune => PruningRecord.PostFineTuned,
+        _ => PruningRecord.PostNotFineTuned,
     };
 
     public static PruningFlow ParseFlow(string name) => name.Trim().ToLowerInvariant().Replace("_", "-") switch

@@ -97,7 +97,7 @@ public static class StudyReport
         return bySeed.Count == 0 ? double.NaN : bySeed.Average();
     }
 
-    private static readonly string[] Flows = ["Pre", "Post-FT", "Post-noFT"];
+    private static readonly string[] Flows = [PruningRecord.Pre, PruningRecord.PostFineTuned, PruningRecord.PostNotFineTuned];
 
     /// <summary>The report's tables; the store must have been restricted to the plan (<see cref="ResultStore.Current"/>).</summary>
     public static List<ReportTable> Tables(ResultStore store, StudyPlan plan)

@@ -16,9 +16,9 @@ public sealed record ModelPlan(string Name, string Strategy, PruningMethod? Meth
 
     public string? FlowLabel => Flow switch
     {
-        PruningFlow.Pre => "Pre",
-        PruningFlow.PostFineTune => "Post-FT",
-        PruningFlow.PostNoFineTune => "Post-noFT",
+        PruningFlow.Pre => PruningRecord.Pre,
+        PruningFlow.PostFineTune => PruningRecord.PostFineTuned,
+        PruningFlow.PostNoFineTune => PruningRecord.PostNotFineTuned,
         _ => null,
     };
 }
