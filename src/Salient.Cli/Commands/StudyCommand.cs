@@ -17,13 +17,14 @@ internal static class StudyCommand
         var writeSettings = new Option<string?>("--write-settings") { Description = "Write the chosen settings as JSON to this file and stop (a starting point for your own study)" };
         var dryRun = new Option<bool>("--dry-run") { Description = "List the cells, what each needs and its estimated time and CPU time on this machine, and stop" };
         var cellOption = new Option<string?>("--cell") { Description = "Run only this cell (its dependencies must be done), write its outcome file and stop; what workers and Slurm jobs run" };
+        var worker = new Option<bool>("--worker") { Description = "Run the cells whose ids arrive on standard input, one per line, until it closes; what --jobs workers run", Hidden = true };
         var executorOption = new Option<string>("--executor") { Description = "Where cells run: local (this machine) or slurm (one Slurm job per cell, options from the settings' 'slurm' section)", DefaultValueFactory = _ => "local" };
         executorOption.AcceptOnlyFromAmong("local", "slurm");
         var jobsOption = new Option<int>("--jobs") { Description = "Local executor: cells at once, each in its own salient process (1: one after another in this process)", DefaultValueFactory = _ => 1 };
         var threadsOption = new Option<int?>("--threads") { Description = "Torch threads per cell (default: this machine's cores, divided among --jobs); Slurm jobs use 'slurm.cpusPerTask'" };
         var noWait = new Option<bool>("--no-wait") { Description = "Slurm executor: submit the jobs and return; a later study, results or report picks up what finished" };
         var command = new Command("study", "Run a whole study (train, prune, explain, evaluate every model of the grid) and write its report; resumable")
-            { preset, settingsFile, outDir, writeSettings, dryRun, cellOption, executorOption, jobsOption, threadsOption, noWait };
+            { preset, settingsFile, outDir, writeSettings, dryRun, cellOption, worker, executorOption, jobsOption, threadsOption, noWait };
         command.SetAction(CommandRunner.Guard(parse =>
         {
             var settings = parse.GetValue(settingsFile) is { } file ? StudySettings.Load(file) : StudySettings.Preset(parse.GetValue(preset)!);
@@ -42,8 +43,9 @@ internal static class StudyCommand
             if (slurm && threads is not null) throw new SalientException("--threads is for local runs; Slurm jobs use 'slurm.cpusPerTask' threads (set it in the settings).");
             if (!slurm && parse.GetValue(noWait)) throw new SalientException("--no-wait is for --executor slurm; a local run always waits for its cells.");
             // Before any torch work: the thread count is fixed per process (and changes a result's last bits).
-            if (threads is { } own && (jobs == 1 || parse.GetValue(cellOption) is not null)) set_num_threads(own);
+            if (threads is { } own && (jobs == 1 || parse.GetValue(cellOption) is not null || parse.GetValue(worker))) set_num_threads(own);
             if (parse.GetValue(cellOption) is { } cellId) return RunCell(plan, folder, cellId);
+            if (parse.GetValue(worker)) return RunWorker(plan, folder);
 
             var dry = parse.GetValue(dryRun);
             ICellExecutor executor = dry ? new InProcessExecutor()
@@ -112,6 +114,22 @@ internal static class StudyCommand
             ? $"{cell.Id}: done in {outcome.Seconds:F1} s; outcome in {Path.Combine(folder, cell.OutcomeFile)}"
             : $"{cell.Id}: failed: {outcome.Error}");
         return outcome.Status == CellOutcome.Done ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Cells one after another as the coordinator hands them over (<see cref="LocalProcessExecutor"/>):
+    /// one process start and one data load for many cells.
+    /// </summary>
+    private static int RunWorker(StudyPlan plan, string folder)
+    {
+        using var runner = new CellRunner(plan, folder, new SyncProgress<CellProgress>(p => Console.Error.WriteLine(CellCommand.ProgressLine(p))));
+        while (Console.In.ReadLine() is { } id)
+        {
+            runner.Run(plan.Get(id.Trim()));
+            Console.Out.WriteLine(CellCommand.FinishedLine(id.Trim()));
+            Console.Out.Flush();
+        }
+        return 0;
     }
 
     private static void PrintPlan(StudyPlan plan, StudyEstimate estimate)

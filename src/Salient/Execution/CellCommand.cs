@@ -22,6 +22,29 @@ public static partial class CellCommand
             "--threads", threads.ToString(CultureInfo.InvariantCulture)];
     }
 
+    /// <summary>
+    /// <c>study --settings FOLDER/settings.json --out FOLDER --worker --threads N</c>: runs the cells whose
+    /// ids arrive on its standard input, one per line, until the input closes, and prints
+    /// <see cref="FinishedLine"/> after each outcome file is written.
+    /// </summary>
+    public static string[] WorkerArguments(string folder, int threads)
+    {
+        var full = Path.GetFullPath(folder);
+        return ["study", "--settings", Path.Combine(full, StudyRunner.SettingsFile), "--out", full, "--worker",
+            "--threads", threads.ToString(CultureInfo.InvariantCulture)];
+    }
+
+    private const string FinishedPrefix = "finished cell ";
+
+    /// <summary>What a worker prints (to stdout) once a cell's outcome file is written.</summary>
+    public static string FinishedLine(string cell) => FinishedPrefix + cell;
+
+    public static bool TryParseFinished(string line, out string cell)
+    {
+        cell = line.StartsWith(FinishedPrefix, StringComparison.Ordinal) ? line[FinishedPrefix.Length..].Trim() : "";
+        return cell.Length > 0;
+    }
+
     /// <summary>How a cell's process prints its progress (to stderr, one line per step): "train/Nat/s0: epoch 2/10 35 %".</summary>
     public static string ProgressLine(CellProgress p) =>
         $"{p.Cell}: {p.Stage} {Math.Round(100 * Math.Clamp(p.Fraction, 0, 1)).ToString("0", CultureInfo.InvariantCulture)} %";

@@ -6,10 +6,12 @@ using Salient.Studies;
 namespace Salient.Execution;
 
 /// <summary>
-/// Runs up to <see cref="Jobs"/> cells at once, each in its own salient process
-/// (<see cref="CellCommand"/>) with <see cref="ThreadsPerCell"/> torch threads: for machines with
-/// more cores than one cell keeps busy. A cell starts as soon as the cells it needs are done; each
-/// outcome is imported by this process (the one writer of the store) as its worker ends.
+/// Runs up to <see cref="Jobs"/> cells at once in worker processes (<c>salient study --worker</c>),
+/// each with <see cref="ThreadsPerCell"/> torch threads: for machines with more cores than one cell
+/// keeps busy, and for small models, whose convolutions gain little from a second thread. A worker
+/// runs cell after cell (one process start, data loaded once), so even second-long cells pay no
+/// start-up. A cell starts as soon as the cells it needs are done; each outcome is imported by this
+/// process (the one writer of the store) as its worker reports it finished.
 /// </summary>
 public sealed class LocalProcessExecutor : ICellExecutor
 {
@@ -35,6 +37,7 @@ public sealed class LocalProcessExecutor : ICellExecutor
     /// <summary>What a worker's reader threads tell the coordinator; only the coordinator's thread touches the run.</summary>
     private abstract record WorkerEvent(Worker Worker);
     private sealed record Progressed(Worker Worker, CellProgress Progress) : WorkerEvent(Worker);
+    private sealed record CellEnded(Worker Worker, string Cell) : WorkerEvent(Worker);
     private sealed record Exited(Worker Worker) : WorkerEvent(Worker);
 
     public void Execute(StudyExecution run)
@@ -54,36 +57,43 @@ public sealed class LocalProcessExecutor : ICellExecutor
                     {
                         run.Skip(cell, reason);
                         waiting.Remove(cell);
+                        continue;
                     }
-                    else if (run.Ready(cell) && workers.Count < Jobs)
-                    {
-                        run.ClearOutcome(cell);
-                        run.Started(cell);
-                        workers.Add(Worker.Start(this, run, cell, events.Writer));
-                        waiting.Remove(cell);
-                    }
+                    if (!run.Ready(cell)) continue;
+                    var idle = workers.FirstOrDefault(w => w.Cell is null);
+                    if (idle is null && workers.Count == Jobs) continue;
+                    if (idle is null) workers.Add(idle = Worker.Start(this, run, events.Writer));
+                    run.ClearOutcome(cell);
+                    run.Started(cell);
+                    idle.Run(cell);
+                    waiting.Remove(cell);
                 }
-                if (workers.Count == 0)
+                if (workers.All(w => w.Cell is null))
                 {
-                    if (waiting.Count == 0) return;
-                    throw new InvalidOperationException($"No worker runs, yet {waiting[0].Id} waits for cells that are neither done nor failed.");
+                    if (waiting.Count == 0) break;
+                    throw new InvalidOperationException($"No worker runs a cell, yet {waiting[0].Id} waits for cells that are neither done nor failed.");
                 }
                 run.ReportActivity(Activity(workers));
 
                 var next = events.Reader.ReadAsync(run.Cancellation).AsTask().GetAwaiter().GetResult();
                 switch (next)
                 {
-                    case Progressed p:
+                    case Progressed p when p.Worker.Cell?.Id == p.Progress.Cell:
                         p.Worker.Latest = p.Progress;
                         run.ReportProgress(p.Progress);
                         break;
+                    case CellEnded e when e.Worker.Cell?.Id == e.Cell:
+                        Finish(run, e.Worker);
+                        break;
                     case Exited e:
+                        // A worker ends by itself only when it crashed or was killed: its cell (if any) failed.
+                        if (e.Worker.Cell is not null) Finish(run, e.Worker);
                         workers.Remove(e.Worker);
-                        run.Finished(e.Worker.Cell, e.Worker.Outcome(run.Folder), e.Worker.Clock.Elapsed);
                         e.Worker.Dispose();
                         break;
                 }
             }
+            foreach (var worker in workers) worker.Close();
         }
         finally
         {
@@ -96,26 +106,36 @@ public sealed class LocalProcessExecutor : ICellExecutor
         }
     }
 
-    private string Activity(List<Worker> workers) =>
-        $"{workers.Count} of {Jobs} workers: " + string.Join(", ", workers.Select(w => w.Latest is { } p ? CellCommand.ProgressLine(p) : w.Cell.Id + ": starting"));
+    private static void Finish(StudyExecution run, Worker worker)
+    {
+        var cell = worker.Cell!;
+        var took = worker.Clock.Elapsed;
+        var outcome = worker.Outcome(run.Folder);
+        worker.Cell = null;
+        worker.Latest = null;
+        run.Finished(cell, outcome, took);
+    }
 
-    /// <summary>One salient process running one cell.</summary>
+    private string Activity(List<Worker> workers)
+    {
+        var busy = workers.Where(w => w.Cell is not null).ToList();
+        return $"{busy.Count} of {Jobs} workers: " + string.Join(", ", busy.Select(w => w.Latest is { } p ? CellCommand.ProgressLine(p) : w.Cell!.Id + ": starting"));
+    }
+
+    /// <summary>One salient process running the cells it is handed, one at a time.</summary>
     private sealed class Worker : IDisposable
     {
         private readonly Process process;
         private readonly Queue<string> lastLines = new();
 
-        private Worker(CellPlan cell, Process process)
-        {
-            Cell = cell;
-            this.process = process;
-        }
+        private Worker(Process process) => this.process = process;
 
-        public CellPlan Cell { get; }
+        /// <summary>The cell this worker runs now; null while it waits for one.</summary>
+        public CellPlan? Cell { get; set; }
         public CellProgress? Latest { get; set; }
-        public Stopwatch Clock { get; } = Stopwatch.StartNew();
+        public Stopwatch Clock { get; } = new();
 
-        public static Worker Start(LocalProcessExecutor executor, StudyExecution run, CellPlan cell, ChannelWriter<WorkerEvent> events)
+        public static Worker Start(LocalProcessExecutor executor, StudyExecution run, ChannelWriter<WorkerEvent> events)
         {
             var start = new ProcessStartInfo(executor.SalientCommand[0])
             {
@@ -124,19 +144,21 @@ public sealed class LocalProcessExecutor : ICellExecutor
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
-            foreach (var argument in executor.SalientCommand.Skip(1).Concat(CellCommand.Arguments(run.Folder, cell, executor.ThreadsPerCell)))
+            foreach (var argument in executor.SalientCommand.Skip(1).Concat(CellCommand.WorkerArguments(run.Folder, executor.ThreadsPerCell)))
                 start.ArgumentList.Add(argument);
             var process = new Process { StartInfo = start };
-            var worker = new Worker(cell, process);
+            var worker = new Worker(process);
             process.ErrorDataReceived += (_, e) =>
             {
                 if (e.Data is null) return;
-                if (CellCommand.TryParseProgress(e.Data, out var progress) && progress.Cell == cell.Id) events.TryWrite(new Progressed(worker, progress));
+                if (CellCommand.TryParseProgress(e.Data, out var progress)) events.TryWrite(new Progressed(worker, progress));
                 else worker.Keep(e.Data);
             };
             process.OutputDataReceived += (_, e) =>
             {
-                if (e.Data is not null) worker.Keep(e.Data);
+                if (e.Data is null) return;
+                if (CellCommand.TryParseFinished(e.Data, out var cell)) events.TryWrite(new CellEnded(worker, cell));
+                else worker.Keep(e.Data);
             };
             try
             {
@@ -147,12 +169,41 @@ public sealed class LocalProcessExecutor : ICellExecutor
                 process.Dispose();
                 throw new SalientException($"Cannot start a salient worker with '{string.Join(" ", executor.SalientCommand)}': {e.Message}.", e);
             }
-            process.StandardInput.Close();
             process.BeginErrorReadLine();
             process.BeginOutputReadLine();
             // Waits for the process and for the end of its output, so every line is read before the exit is handled.
             process.WaitForExitAsync().ContinueWith(_ => events.TryWrite(new Exited(worker)), TaskScheduler.Default);
             return worker;
+        }
+
+        /// <summary>Hands the worker its next cell.</summary>
+        public void Run(CellPlan cell)
+        {
+            Cell = cell;
+            Clock.Restart();
+            lock (lastLines) lastLines.Clear();
+            try
+            {
+                process.StandardInput.WriteLine(cell.Id);
+                process.StandardInput.Flush();
+            }
+            catch (IOException)
+            {
+                // It has already ended: its exit, on its way, fails the cell with what it printed.
+            }
+        }
+
+        /// <summary>No more cells: the worker ends once its input closes.</summary>
+        public void Close()
+        {
+            try
+            {
+                process.StandardInput.Close();
+                process.WaitForExit();
+            }
+            catch (IOException)
+            {
+            }
         }
 
         private void Keep(string line)
@@ -171,15 +222,16 @@ public sealed class LocalProcessExecutor : ICellExecutor
         /// </summary>
         public CellOutcome Outcome(string folder)
         {
-            var file = Path.Combine(folder, Cell.OutcomeFile);
+            var cell = Cell!;
+            var file = Path.Combine(folder, cell.OutcomeFile);
             string problem;
             if (File.Exists(file))
             {
                 try
                 {
                     var written = CellOutcome.Read(file);
-                    if (written.Cell == Cell.Id && written.Hash == Cell.Hash) return written;
-                    problem = $"its outcome file {file} is for settings hash {written.Hash}, not {Cell.Hash} (the study's settings changed while it ran)";
+                    if (written.Cell == cell.Id && written.Hash == cell.Hash) return written;
+                    problem = $"its outcome file {file} is for settings hash {written.Hash}, not {cell.Hash} (the study's settings changed while it ran)";
                 }
                 catch (SalientException e)
                 {
@@ -190,10 +242,11 @@ public sealed class LocalProcessExecutor : ICellExecutor
             {
                 string said;
                 lock (lastLines) said = string.Join(" | ", lastLines);
-                problem = $"its worker process ended with exit code {process.ExitCode} without writing an outcome" + (said.Length > 0 ? $"; it printed: {said}" : "");
+                var ended = process.HasExited ? $"ended with exit code {process.ExitCode}" : "said it finished";
+                problem = $"its worker process {ended} without writing an outcome" + (said.Length > 0 ? $"; it printed: {said}" : "");
             }
-            var failed = new CellOutcome { Cell = Cell.Id, Kind = Cell.Kind, Hash = Cell.Hash, Status = CellOutcome.Failed, Error = problem };
-            failed.Write(folder, Cell);
+            var failed = new CellOutcome { Cell = cell.Id, Kind = cell.Kind, Hash = cell.Hash, Status = CellOutcome.Failed, Error = problem };
+            failed.Write(folder, cell);
             return failed;
         }
 
