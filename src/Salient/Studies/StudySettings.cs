@@ -74,6 +74,22 @@ public sealed record StudySettings
                 ("mprt", new ModelRandomisationSettings { Images = 5, Every = 2 }),
                 ("random-logit", new RandomLogitSettings { Images = 10 }),
                 ("max-sensitivity", new MaxSensitivitySettings { Images = 5, Samples = 10 })),
+            Deviations = new()
+            {
+                ["data"] = "Built-in easy synthetic signs, 15 classes × 200 training images (300 test), instead of GTSRB's 43 classes: nothing to download, and learned in a few epochs (43 classes need twice the epochs for the same accuracy).",
+                ["model.width"] = "A quarter of the channels: 1/16 of the multiply-adds, so every model trains in seconds.",
+                ["model.batchNorm"] = "BatchNorm after every convolution: the small model learns in a few epochs, where the paper's plain VGG-16 sits on its initial plateau for hundreds of steps.",
+                ["model.normalization"] = "The training split's own mean and standard deviation; the reference notebooks' constants are GTSRB's.",
+                ["training"] = "SGD 0.05, batch 64, half-epoch warm-up and cosine decay over 9 epochs: Nat reaches about 93% in 20 s here, and training is most of the study's time.",
+                ["training.robustTestImages"] = "The adversarial model's per-epoch robust check on 64 test images.",
+                ["attack"] = "Fast FGSM with a random start (one step of 1.25ε) instead of PGD-40: 2 passes per training step instead of 41.",
+                ["pruning.fineTuneEpochs"] = "1 fine-tuning epoch instead of 50.",
+                ["explanations"] = "64 explained images and IG with 16 Gauss–Legendre steps: every explanation and metric cell scales with both.",
+                ["metrics.road"] = "ROAD at five levels instead of nine.",
+                ["metrics.mprt"] = "Not one of the paper's metrics; 5 images and every second layer keep this costly check to a few seconds.",
+                ["metrics.random-logit"] = "Not one of the paper's metrics; 10 images.",
+                ["metrics.max-sensitivity"] = "Not one of the paper's metrics; 5 images × 10 samples instead of Quantus' 20 × 200.",
+            },
         },
         // The whole grid on real GTSRB with the paper's plain VGG-16, sized for about 12 hours on a 2-core machine.
         "gtsrb" => new StudySettings
