@@ -24,6 +24,8 @@ public static partial class Benchmarks
         ("latency_b128_dense_s", PruningBench.DenseB128),
         ("latency_b128_masked_s", PruningBench.MaskedB128),
         ("latency_b128_compacted_s", PruningBench.CompactedB128),
+        ("resnet18_compacted_vs_dense_b1", PruningBench.ResNetCompactedVsDenseB1),
+        ("resnet18_compacted_vs_dense_b128", PruningBench.ResNetCompactedVsDenseB128),
         ("vg_per_image_s", () => AttributionBench.PerImage("vg")),
         ("ig50_per_image_s", () => AttributionBench.PerImage("ig")),
         ("ig50_masked_per_image_s", () => AttributionBench.PerImage("ig", masked: true)),

@@ -16,8 +16,8 @@ internal static class PruneCommand
         var linearAmount = new Option<double?>("--linear-amount") { Description = "Fraction for linear layers in l1/layered; default the paper's (0.1)." };
         var layers = new Option<string?>("--layers") { Description = "Comma-separated layer names to prune (e.g. features.0,classifier.1); default every conv/linear layer (layered: all but the output)." };
         var output = new Option<FileInfo>("--out") { Description = "Where to write the pruned checkpoint.", Required = true };
-        var compact = new Option<bool>("--compact") { Description = "Save the compacted VGG-16 (pruned channels physically removed; BatchNorm folded into the convolutions) instead of the masked model." };
-        var report = new Option<bool>("--report") { Description = "Also measure parameters, MACs and batch-1 latency of the dense and masked models, and of the compacted one where the architecture compacts (VGG-16)." };
+        var compact = new Option<bool>("--compact") { Description = "Save the compacted model (pruned channels physically removed: VGG-16's, and ResNet-18's inside its blocks; BatchNorm folded into the convolutions) instead of the masked model." };
+        var report = new Option<bool>("--report") { Description = "Also measure parameters, MACs and batch-1 latency of the dense, masked and compacted models." };
 
         var command = new Command("prune", "Prune a trained or initialised checkpoint with L1, global or layered-structured masks and save it; prints the sparsity per layer.")
         {

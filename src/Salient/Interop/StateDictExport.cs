@@ -20,7 +20,7 @@ public static class StateDictExport
     public static ExportResult Export(SalientModel model, IReadOnlyList<string> classNames, string path)
     {
         if (model.Spec.LayerWidths is not null)
-            throw new SalientException($"This checkpoint is a compacted VGG-16, whose offset maps no PyTorch VGG has; export the masked checkpoint (prune without --compact) instead.");
+            throw new SalientException($"This checkpoint is a compacted {model.Spec.Architecture}, whose offset maps and folded BatchNorms no PyTorch model of that architecture has; export the masked checkpoint (prune without --compact) instead.");
         var masked = model.MaskableLayers().Where(l => l.Layer.WeightMask is not null).Select(l => l.Name + ".weight").ToHashSet();
         var tensors = model.state_dict()
             .Where(kv => !kv.Key.StartsWith("normalize."))

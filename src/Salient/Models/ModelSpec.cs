@@ -27,15 +27,18 @@ public sealed record ModelSpec
     public float[] Mean { get; init; } = [0.4563f, 0.4076f, 0.3895f];
     public float[] Std { get; init; } = [0.2298f, 0.2144f, 0.2259f];
     /// <summary>
-    /// VGG-16 only, optional: the output width of each of the 13 convolutions and the 2 hidden linear
-    /// layers, in forward order (<see cref="VggLayerWidthCount"/> numbers), overriding <see cref="Width"/>.
-    /// Set by compaction, which physically removes pruned channels; null for the regular plan.
+    /// Compacted models only (set by compaction, which physically removes pruned channels; null for
+    /// the regular plan). VGG-16: the output width of each of the 13 convolutions and the 2 hidden
+    /// linear layers, in forward order (<see cref="VggLayerWidthCount"/> numbers), overriding
+    /// <see cref="Width"/>. ResNet-18: the inner width (first convolution's output) of each of the 8
+    /// residual blocks; such a ResNet-18 has its BatchNorms folded into its convolutions.
     /// </summary>
     public int[]? LayerWidths { get; init; }
 
     /// <summary>
-    /// Compacted VGG-16 only, optional: for each of the 13 convolutions, how many pixels from the
-    /// border its offset map reaches (0: no map). The constant part of a removed channel's
+    /// Compacted models only, optional: for each of VGG-16's 13 convolutions, or for the second
+    /// convolution of each of ResNet-18's 8 blocks, how many pixels from the border its offset map
+    /// reaches (0: no map). The constant part of a removed channel's
     /// contribution lives in the bias; only this ring, where zero padding makes it vary, needs the
     /// map. Null with <see cref="LayerWidths"/> set: whole maps, as compactions wrote them before.
     /// </summary>
@@ -60,13 +63,13 @@ public sealed record ModelSpec
         if (Stem is not ("imagenet" or "cifar")) throw new SalientException($"Unknown ResNet stem '{Stem}'; use 'imagenet' or 'cifar'.");
         if (LayerWidths is not null)
         {
-            if (Architecture != "vgg16")
-                throw new SalientException($"Per-layer widths (LayerWidths) are only defined for vgg16, not {Architecture}; remove them from the model description.");
-            if (LayerWidths.Length != VggLayerWidthCount || LayerWidths.Any(w => w < 1))
-                throw new SalientException($"LayerWidths must list {VggLayerWidthCount} positive widths (13 convolutions, then 2 hidden linear layers), got [{string.Join(",", LayerWidths)}].");
+            var (count, what) = Architecture == "vgg16" ? (VggLayerWidthCount, "13 convolutions, then 2 hidden linear layers") : (ResNet18.BlockCount, "the inner width of each of the 8 residual blocks");
+            if (LayerWidths.Length != count || LayerWidths.Any(w => w < 1))
+                throw new SalientException($"LayerWidths of a compacted {Architecture} must list {count} positive widths ({what}), got [{string.Join(",", LayerWidths)}]; the model description is damaged.");
         }
-        if (OffsetRings is not null && (LayerWidths is null || OffsetRings.Length != VggConvolutionCount || OffsetRings.Any(r => r < 0)))
-            throw new SalientException($"OffsetRings belong to a compacted VGG-16 (with LayerWidths) and must list {VggConvolutionCount} widths ≥ 0, one per convolution, got [{string.Join(",", OffsetRings)}]; the model description is damaged.");
+        int rings = Architecture == "vgg16" ? VggConvolutionCount : ResNet18.BlockCount;
+        if (OffsetRings is not null && (LayerWidths is null || OffsetRings.Length != rings || OffsetRings.Any(r => r < 0)))
+            throw new SalientException($"OffsetRings belong to a compacted {Architecture} (with LayerWidths) and must list {rings} widths ≥ 0, one per {(Architecture == "vgg16" ? "convolution" : "residual block")}, got [{string.Join(",", OffsetRings)}]; the model description is damaged.");
         if (Mean.Length != 3 || Std.Length != 3 || Std.Any(s => s <= 0))
             throw new SalientException("Normalisation needs 3 means and 3 positive standard deviations (one per colour channel).");
     }

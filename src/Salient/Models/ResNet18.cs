@@ -6,11 +6,18 @@ namespace Salient.Models;
 /// <summary>
 /// ResNet-18 with torchvision's layout and state-dict names (conv1, bn1, layerK.M.convJ/bnJ,
 /// layerK.M.downsample.{0,1}, fc), so ImageNet weights in torchvision's naming load directly.
+/// A compacted ResNet-18 (<see cref="ModelSpec.LayerWidths"/> set) has every BatchNorm folded into
+/// its convolution, which then has a bias, and the inner width of each block from the spec; the
+/// second convolution of a block that lost inner channels adds their constant contribution on the
+/// border ring (<see cref="ConvOffsets"/>, "layerK.M.offset").
 /// </summary>
 public sealed class ResNet18 : SalientModel
 {
+    /// <summary>Blocks (and so inner widths and offset rings) of a compacted ResNet-18.</summary>
+    public const int BlockCount = 8;
+
     private readonly MaskableConv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly BatchNorm2d? bn1;
     private readonly Sequential layer1, layer2, layer3, layer4;
     private readonly MaskableLinear fc;
     private readonly bool imagenetStem;
@@ -18,11 +25,27 @@ public sealed class ResNet18 : SalientModel
     public ResNet18(ModelSpec spec) : base(nameof(ResNet18), spec)
     {
         imagenetStem = spec.Stem == "imagenet";
+        bool folded = spec.LayerWidths is not null;
         long w(int c) => Vgg16.Scaled(c, spec.Width);
         conv1 = imagenetStem
-            ? new MaskableConv2d(3, w(64), 7, stride: 2, padding: 3, hasBias: false)
-            : new MaskableConv2d(3, w(64), 3, stride: 1, padding: 1, hasBias: false);
-        bn1 = nn.BatchNorm2d(w(64));
+            ? new MaskableConv2d(3, w(64), 7, stride: 2, padding: 3, hasBias: folded)
+            : new MaskableConv2d(3, w(64), 3, stride: 1, padding: 1, hasBias: folded);
+        if (!folded) bn1 = nn.BatchNorm2d(w(64));
+        // Every stride-2 step (stem, its pool, a stage's first block) maps a side s to ⌈s/2⌉.
+        long side = imagenetStem ? Half(Half(spec.InputSize)) : spec.InputSize;
+        var blocks = new List<BasicBlock>();
+        BasicBlock Block(long inChannels, long outChannels, long stride)
+        {
+            if (stride == 2) side = Half(side);
+            int index = blocks.Count;
+            long inner = spec.LayerWidths?[index] ?? outChannels;
+            int ring = spec.OffsetRings?[index] ?? 0;
+            var block = new BasicBlock(inChannels, outChannels, inner, stride, folded, side, ring);
+            blocks.Add(block);
+            return block;
+        }
+        Sequential Stage(long inChannels, long outChannels, long stride) =>
+            nn.Sequential(("0", Block(inChannels, outChannels, stride)), ("1", Block(outChannels, outChannels, 1)));
         layer1 = Stage(w(64), w(64), 1);
         layer2 = Stage(w(64), w(128), 2);
         layer3 = Stage(w(128), w(256), 2);
@@ -39,6 +62,7 @@ public sealed class ResNet18 : SalientModel
                 {
                     double fanOut = c.OutChannels * c.KernelSize * c.KernelSize;
                     nn.init.normal_(c.Weight, 0, Math.Sqrt(2.0 / fanOut));
+                    if (c.Bias is { } bias) nn.init.zeros_(bias);
                 }
                 else if (m is BatchNorm2d bn)
                 {
@@ -49,47 +73,72 @@ public sealed class ResNet18 : SalientModel
         }
     }
 
-    private static Sequential Stage(long inChannels, long outChannels, long stride) => nn.Sequential(
-        ("0", new BasicBlock(inChannels, outChannels, stride)),
-        ("1", new BasicBlock(outChannels, outChannels, 1)));
+    private static long Half(long side) => (side + 1) / 2;
 
     public override string OutputLayerName => "fc";
+
+    /// <summary>The blocks in forward order, by state-dict prefix ("layer1.0", …).</summary>
+    internal IEnumerable<(string Name, BasicBlock Block)> Blocks() =>
+        new[] { ("layer1", layer1), ("layer2", layer2), ("layer3", layer3), ("layer4", layer4) }
+            .SelectMany(s => s.Item2.named_children().Select(c => ($"{s.Item1}.{c.name}", (BasicBlock)c.module)));
 
     public override Tensor ForwardModelSpace(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = nn.functional.relu(bn1.forward(conv1.forward(x)));
+        // call, not forward: hooks (the cost report's multiply-add count) see every layer.
+        var h = conv1.call(x);
+        h = nn.functional.relu(bn1 is null ? h : bn1.call(h));
         if (imagenetStem) h = nn.functional.max_pool2d(h, 3, 2, 1);
-        h = layer4.forward(layer3.forward(layer2.forward(layer1.forward(h))));
+        h = layer4.call(layer3.call(layer2.call(layer1.call(h))));
         h = nn.functional.adaptive_avg_pool2d(h, 1).flatten(1);
-        return fc.forward(h).MoveToOuterDisposeScope();
+        return fc.call(h).MoveToOuterDisposeScope();
     }
 
-    private sealed class BasicBlock : nn.Module<Tensor, Tensor>
+    internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
     {
         private readonly MaskableConv2d conv1, conv2;
-        private readonly BatchNorm2d bn1, bn2;
+        private readonly BatchNorm2d? bn1, bn2;
         private readonly Sequential? downsample;
 
-        public BasicBlock(long inChannels, long outChannels, long stride) : base(nameof(BasicBlock))
+        public BasicBlock(long inChannels, long outChannels, long inner, long stride, bool folded, long side, int ring) : base(nameof(BasicBlock))
         {
-            conv1 = new MaskableConv2d(inChannels, outChannels, 3, stride, 1, hasBias: false);
-            bn1 = nn.BatchNorm2d(outChannels);
-            conv2 = new MaskableConv2d(outChannels, outChannels, 3, 1, 1, hasBias: false);
-            bn2 = nn.BatchNorm2d(outChannels);
+            conv1 = new MaskableConv2d(inChannels, inner, 3, stride, 1, hasBias: folded);
+            conv2 = new MaskableConv2d(inner, outChannels, 3, 1, 1, hasBias: folded);
+            if (!folded)
+            {
+                bn1 = nn.BatchNorm2d(inner);
+                bn2 = nn.BatchNorm2d(outChannels);
+            }
             if (stride != 1 || inChannels != outChannels)
-                downsample = nn.Sequential(
-                    ("0", new MaskableConv2d(inChannels, outChannels, 1, stride, 0, hasBias: false)),
-                    ("1", nn.BatchNorm2d(outChannels)));
+                downsample = folded
+                    ? nn.Sequential(("0", new MaskableConv2d(inChannels, outChannels, 1, stride, 0, hasBias: true)))
+                    : nn.Sequential(("0", new MaskableConv2d(inChannels, outChannels, 1, stride, 0, hasBias: false)), ("1", nn.BatchNorm2d(outChannels)));
+            (Side, Ring) = (side, ring);
+            if (ring > 0) register_buffer("offset", zeros(outChannels, side, side));
             RegisterComponents();
         }
+
+        /// <summary>The side of the block's output maps.</summary>
+        public long Side { get; }
+        /// <summary>How far from the border <see cref="Offset"/> reaches (0: no offset).</summary>
+        public int Ring { get; }
+        public Tensor? Offset => has_buffer("offset") ? get_buffer("offset") : null;
+        public MaskableConv2d Conv1 => conv1;
+        public MaskableConv2d Conv2 => conv2;
+        public BatchNorm2d? Bn1 => bn1;
+        public BatchNorm2d? Bn2 => bn2;
+        public MaskableConv2d? DownsampleConv => (MaskableConv2d?)downsample?.children().First();
+        public BatchNorm2d? DownsampleNorm => (BatchNorm2d?)downsample?.children().Skip(1).FirstOrDefault();
 
         public override Tensor forward(Tensor x)
         {
             using var scope = NewDisposeScope();
-            var h = nn.functional.relu(bn1.forward(conv1.forward(x)));
-            h = bn2.forward(conv2.forward(h));
-            var identity = downsample is null ? x : downsample.forward(x);
+            var h = conv1.call(x);
+            h = nn.functional.relu(bn1 is null ? h : bn1.call(h));
+            h = conv2.call(h);
+            if (Offset is { } offset) h = ConvOffsets.Add(h, offset, Ring);
+            if (bn2 is not null) h = bn2.call(h);
+            var identity = downsample is null ? x : downsample.call(x);
             return nn.functional.relu(h + identity).MoveToOuterDisposeScope();
         }
     }

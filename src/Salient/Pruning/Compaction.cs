@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Salient.Pruning;
 
 /// <summary>
-/// Turns a structurally pruned VGG-16 into a smaller dense one: every output channel or neuron whose
+/// Turns a structurally pruned VGG-16 or ResNet-18 into a smaller dense one: every output channel or neuron whose
 /// effective weight is entirely zero is physically removed, and the next layer's inputs are cut to
 /// match. Such a unit is not silent: it still emits the fixed map ReLU(bias) (the mask covers the
 /// weight, not the bias, as in torch). Its contribution to the next layer is therefore input
@@ -13,21 +13,28 @@ namespace Salient.Pruning;
 /// into its bias too, except on the border ring where zero padding makes the contribution vary with
 /// position — that ring keeps an offset map (<see cref="ModelSpec.OffsetRings"/>). A VGG-16 with
 /// BatchNorm has each normalisation folded into its convolution first (exact in evaluation mode),
-/// so the compacted model is a plain VGG-16. In eval mode the compacted model computes the same
+/// so the compacted model is a plain VGG-16. In a ResNet-18 the removable channels are the inner ones
+/// of each residual block (its first convolution's outputs, read only by its second convolution);
+/// the residual stream's channels stay, because a stream channel could go only if every block of its
+/// stage and its shortcut agreed it is dead, which pruning each convolution by its own weights does
+/// not give. Its BatchNorms are folded likewise. In eval mode the compacted model computes the same
 /// function as the masked one; it is meant for inference (dropout in training mode would no longer
 /// drop the removed neurons' constants, and folded BatchNorm no longer learns).
 /// </summary>
 public static class Compaction
 {
     /// <summary>Whether <see cref="Compact"/> can remove this model's pruned channels.</summary>
-    public static bool Supports(SalientModel model) => model is Vgg16;
+    public static bool Supports(SalientModel model) => model is Vgg16 or ResNet18;
 
-    public static Vgg16 Compact(SalientModel model)
+    public static SalientModel Compact(SalientModel model) => model switch
     {
-        if (model is not Vgg16 vgg)
-            throw new SalientException(model.Spec.Architecture == "resnet18"
-                ? "Compaction supports VGG-16 only: ResNet-18's residual additions tie the channels of every block to its shortcut, so pruned channels cannot be removed layer by layer; keep the masked ResNet-18."
-                : $"Compaction supports VGG-16 only, not {model.Spec.Architecture}; keep the masked model.");
+        Vgg16 vgg => CompactVgg(vgg),
+        ResNet18 resnet => CompactResNet(resnet),
+        _ => throw new SalientException($"Compaction supports VGG-16 and ResNet-18, not {model.Spec.Architecture}; keep the masked model."),
+    };
+
+    private static Vgg16 CompactVgg(Vgg16 vgg)
+    {
         using var _ = no_grad();
         var plans = PlanLayers(vgg);
         try
@@ -55,6 +62,101 @@ public static class Compaction
         finally
         {
             foreach (var p in plans) p.Dispose();
+        }
+    }
+
+    /// <summary>A convolution of the compacted ResNet-18: weight and mask (rows and inputs already cut) and bias.</summary>
+    private sealed record ConvPlan(Tensor Weight, Tensor? Mask, Tensor Bias)
+    {
+        public IEnumerable<Tensor> Tensors() => Mask is null ? [Weight, Bias] : [Weight, Mask, Bias];
+
+        public void CopyInto(MaskableConv2d target)
+        {
+            target.Weight.copy_(Weight);
+            if (Mask is not null) target.SetMask(Mask);
+            target.Bias!.copy_(Bias);
+        }
+    }
+
+    private sealed record BlockPlan(ConvPlan Conv1, ConvPlan Conv2, ConvPlan? Downsample, Tensor? Offset, int Ring);
+
+    private static ResNet18 CompactResNet(ResNet18 resnet)
+    {
+        using var _ = no_grad();
+        var made = new List<Tensor>();
+        try
+        {
+            ConvPlan stem, fc;
+            var blocks = new List<BlockPlan>();
+            using (var scope = NewDisposeScope())
+            {
+                var modules = resnet.named_modules().ToDictionary(m => m.name, m => m.module);
+                var (stemWeight, stemMask, stemBias) = Folded((MaskableConv2d)modules["conv1"], modules.GetValueOrDefault("bn1") as BatchNorm2d);
+                stem = new ConvPlan(stemWeight, stemMask, stemBias);
+                foreach (var (_, block) in resnet.Blocks())
+                {
+                    var (w1, m1, b1) = Folded(block.Conv1, block.Bn1);
+                    var (kept, removed) = SplitAliveRows(m1 is null ? w1 : w1 * m1);
+                    var (w2, m2, b2) = Folded(block.Conv2, block.Bn2);
+                    // A block compacted before keeps its offset; the inner channels removed now add theirs.
+                    var offset = block.Offset?.clone() ?? zeros(w2.shape[0], block.Side, block.Side);
+                    int ring = block.Offset is null ? 0 : block.Ring;
+                    if (removed.numel() > 0)
+                    {
+                        // A removed inner channel's convolution output is exactly 0, so after the (folded)
+                        // normalisation and ReLU it is the constant map ReLU(bias).
+                        var constants = nn.functional.relu(b1.index_select(0, removed)).reshape(1, -1, 1, 1).expand(1, removed.numel(), block.Side, block.Side);
+                        var effective2 = m2 is null ? w2 : w2 * m2;
+                        offset = offset + Convolution.Conv2d(constants, effective2.index_select(1, removed), null, 1, 1).squeeze(0);
+                        ring = Math.Max(ring, Math.Min((int)block.Conv2.Padding, HalfSide(block.Side)));
+                    }
+                    (b2, offset) = FoldInterior(b2, offset, ring);
+                    ConvPlan? down = null;
+                    if (block.DownsampleConv is { } downsample)
+                    {
+                        var (wd, md, bd) = Folded(downsample, block.DownsampleNorm);
+                        down = new ConvPlan(wd, md, bd);
+                    }
+                    blocks.Add(new BlockPlan(
+                        new ConvPlan(w1.index_select(0, kept), m1?.index_select(0, kept), b1.index_select(0, kept)),
+                        new ConvPlan(w2.index_select(1, kept), m2?.index_select(1, kept), b2),
+                        down, ring > 0 ? offset : null, ring));
+                }
+                var linear = (MaskableLinear)modules[resnet.OutputLayerName];
+                fc = new ConvPlan(linear.Weight.detach().clone(), linear.WeightMask?.clone(), linear.Bias.detach().clone());
+
+                made.AddRange(stem.Tensors().Concat(fc.Tensors()));
+                foreach (var b in blocks)
+                    made.AddRange(b.Conv1.Tensors().Concat(b.Conv2.Tensors()).Concat(b.Downsample?.Tensors() ?? []).Concat(b.Offset is null ? [] : [b.Offset]));
+                foreach (var t in made) t.MoveToOuterDisposeScope();
+            }
+
+            // Built outside any dispose scope: the model's parameters must outlive this call.
+            var compact = new ResNet18(resnet.Spec with
+            {
+                LayerWidths = blocks.Select(b => (int)b.Conv1.Weight.shape[0]).ToArray(),
+                OffsetRings = blocks.Select(b => b.Ring).ToArray(),
+            });
+            stem.CopyInto((MaskableConv2d)compact.named_modules().First(m => m.name == "conv1").module);
+            foreach (var ((_, target), plan) in compact.Blocks().Zip(blocks))
+            {
+                plan.Conv1.CopyInto(target.Conv1);
+                plan.Conv2.CopyInto(target.Conv2);
+                if (plan.Downsample is { } down) down.CopyInto(target.DownsampleConv!);
+                if (plan.Offset is { } offset) target.Offset!.copy_(offset);
+            }
+            var output = (MaskableLinear)compact.named_modules().First(m => m.name == compact.OutputLayerName).module;
+            output.Weight.copy_(fc.Weight);
+            if (fc.Mask is not null) output.SetMask(fc.Mask);
+            output.Bias.copy_(fc.Bias);
+            compact.Normalization.load_state_dict(resnet.Normalization.state_dict());
+            compact.WeightsChanged();
+            compact.train(resnet.training);
+            return compact;
+        }
+        finally
+        {
+            foreach (var t in made) t.Dispose();
         }
     }
 

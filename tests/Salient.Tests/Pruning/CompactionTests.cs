@@ -40,6 +40,85 @@ public class CompactionTests
         return model;
     }
 
+    /// <summary>
+    /// A small ResNet-18 with random running statistics, γ and β (so removed inner channels emit
+    /// nonzero constants and the folded normalisations matter), layered-pruned.
+    /// </summary>
+    private static ResNet18 PrunedResNet(double amount, string stem, int seed = 6)
+    {
+        random.manual_seed(seed);
+        var model = (ResNet18)ModelFactory.Create(new ModelSpec { Architecture = "resnet18", Width = 0.25, NumClasses = 6, Stem = stem });
+        using (no_grad())
+            foreach (var (name, tensor) in model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).Concat(model.named_buffers()))
+            {
+                if (name.EndsWith("running_mean")) tensor.copy_(randn(tensor.shape) * 0.2);
+                else if (name.EndsWith("running_var")) tensor.copy_(rand(tensor.shape) + 0.5);
+                else if (tensor.dim() == 1 && name.EndsWith(".weight")) tensor.copy_(rand(tensor.shape) + 0.5);
+                else if (name.EndsWith(".bias")) tensor.copy_(randn(tensor.shape) * 0.3);
+            }
+        Pruner.Prune(model, new PruningSettings { Method = PruningMethod.LayeredStructured, Amount = amount, LinearAmount = amount });
+        model.eval();
+        return model;
+    }
+
+    private static float MaxDifference(SalientModel a, SalientModel b, int inputSize = 32)
+    {
+        random.manual_seed(13);
+        using var x = rand(4, 3, inputSize, inputSize);
+        using var _ = no_grad();
+        using var ya = a.forward(x);
+        using var yb = b.forward(x);
+        return (ya - yb).abs().max().item<float>() / ya.abs().max().item<float>();
+    }
+
+    [Theory]
+    [InlineData("cifar")]
+    [InlineData("imagenet")]
+    public void CompactedResNetComputesTheMaskedModelsFunction(string stem)
+    {
+        using var masked = PrunedResNet(0.3, stem);
+        using var compact = (ResNet18)Compaction.Compact(masked);
+        compact.eval();
+
+        Assert.True(MaxDifference(masked, compact) <= 1e-4f, $"relative max |masked − compacted| = {MaxDifference(masked, compact)}");
+        // Every block lost the inner channels layered pruning zeroed (30% of its first convolution's rows) ...
+        var inner = masked.named_modules().Where(m => m.name.StartsWith("layer") && m.name.EndsWith(".conv1")).Select(m => ((MaskableConv2d)m.module).OutChannels).ToArray();
+        Assert.Equal(ResNet18.BlockCount, inner.Length);
+        Assert.Equal(inner.Select(c => (int)(c - PruningMasks.UnitsToPrune(0.3, c))), compact.Spec.LayerWidths!);
+        // ... its BatchNorms are folded away, and their constants live in biases and one-pixel border rings.
+        Assert.DoesNotContain(compact.named_modules(), m => m.module is TorchSharp.Modules.BatchNorm2d);
+        Assert.All(compact.Spec.OffsetRings!, r => Assert.Equal(1, r));
+        using var image = rand(1, 3, 32, 32);
+        var (before, after) = (PruningCostReport.CountMacs(masked, image).Macs, PruningCostReport.CountMacs(compact, image).Macs);
+        Assert.True(after < before * 0.85, $"multiply-adds {before} → {after}");
+    }
+
+    [Fact]
+    public void ACompactedResNetCompactsToItselfAndSurvivesACheckpointRoundTrip()
+    {
+        using var masked = PrunedResNet(0.3, "cifar");
+        using var compact = (ResNet18)Compaction.Compact(masked);
+        compact.eval();
+        using var twice = (ResNet18)Compaction.Compact(compact);
+        twice.eval();
+        Assert.Equal(compact.Spec.LayerWidths, twice.Spec.LayerWidths);
+        Assert.True(MaxDifference(compact, twice) <= 1e-5f);
+
+        var path = Path.Combine(Path.GetTempPath(), $"salient-compact-resnet-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            Checkpoint.Save(path, compact, ["a", "b", "c", "d", "e", "f"]);
+            using var loaded = Checkpoint.Load(path);
+            Assert.Equal(compact.Spec.OffsetRings, loaded.Model.Spec.OffsetRings);
+            loaded.Model.eval();
+            Assert.Equal(0f, MaxDifference(compact, loaded.Model));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void CompactedBatchNormVggComputesTheMaskedModelsFunction()
     {
@@ -201,7 +280,8 @@ public class CompactionTests
         Assert.Null(old.LayerWidths);
         var e = Assert.Throws<SalientException>(() => new ModelSpec { LayerWidths = [8, 8] }.Validate());
         Assert.Contains("15 positive widths", e.Message);
-        Assert.Throws<SalientException>(() => new ModelSpec { Architecture = "resnet18", LayerWidths = Enumerable.Repeat(4, 15).ToArray() }.Validate());
+        e = Assert.Throws<SalientException>(() => new ModelSpec { Architecture = "resnet18", LayerWidths = Enumerable.Repeat(4, 15).ToArray() }.Validate());
+        Assert.Contains("8 positive widths", e.Message);
     }
 
     [Fact]

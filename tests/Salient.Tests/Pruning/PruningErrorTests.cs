@@ -50,14 +50,6 @@ public class PruningErrorTests
         Assert.Contains("conv1", e.Message);
     }
 
-    [Fact]
-    public void CompactingAResNetIsRefusedWithTheReason()
-    {
-        using var model = Tiny("resnet18");
-        var e = Assert.Throws<SalientException>(() => Compaction.Compact(model));
-        Assert.Contains("residual", e.Message);
-    }
-
     [Theory]
     [InlineData("l1", PruningMethod.L1Unstructured)]
     [InlineData("Global", PruningMethod.GlobalUnstructured)]
