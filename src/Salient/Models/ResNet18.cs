@@ -79,8 +79,8 @@ public sealed class ResNet18 : SalientModel
 
     /// <summary>The blocks in forward order, by state-dict prefix ("layer1.0", …).</summary>
     internal IEnumerable<(string Name, BasicBlock Block)> Blocks() =>
-        new[] { ("layer1", layer1), ("layer2", layer2), ("layer3", layer3), ("layer4", layer4) }
-            .SelectMany(s => s.Item2.named_children().Select(c => ($"{s.Item1}.{c.name}", (BasicBlock)c.module)));
+        new (string Name, Sequential Layers)[] { ("layer1", layer1), ("layer2", layer2), ("layer3", layer3), ("layer4", layer4) }
+            .SelectMany(stage => stage.Layers.named_children().Select(c => ($"{stage.Name}.{c.name}", (BasicBlock)c.module)));
 
     public override Tensor ForwardModelSpace(Tensor x)
     {
