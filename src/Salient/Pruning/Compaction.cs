@@ -48,16 +48,13 @@ public static class Compaction
             {
                 using var scope = NewDisposeScope();
                 // The compacted model has no BatchNorm, so its convolutions sit at other feature indices.
-                var dst = target[p.TargetName];
-                dst.Weight.copy_(p.Weight.index_select(0, p.KeptRows).index_select(1, p.KeptInputs));
-                if (p.Mask is { } mask) dst.SetMask(mask.index_select(0, p.KeptRows).index_select(1, p.KeptInputs));
-                (dst is MaskableConv2d c ? c.Bias! : ((MaskableLinear)dst).Bias).copy_(p.Bias);
+                new LayerWeights(
+                    p.Weight.index_select(0, p.KeptRows).index_select(1, p.KeptInputs),
+                    p.Mask?.index_select(0, p.KeptRows).index_select(1, p.KeptInputs),
+                    p.Bias).CopyInto(target[p.TargetName]);
                 if (p.Offset is not null && compact.Offsets!.For(p.TargetName["features.".Length..]) is { } offset) offset.copy_(p.Offset);
             }
-            compact.Normalization.load_state_dict(vgg.Normalization.state_dict());
-            compact.WeightsChanged();
-            compact.train(vgg.training);
-            return compact;
+            return FinishCompaction(compact, vgg);
         }
         finally
         {
@@ -65,20 +62,35 @@ public static class Compaction
         }
     }
 
-    /// <summary>A convolution of the compacted ResNet-18: weight and mask (rows and inputs already cut) and bias.</summary>
-    private sealed record ConvPlan(Tensor Weight, Tensor? Mask, Tensor Bias)
+    /// <summary>What one layer of the compacted model receives: weight and mask (rows and inputs already cut) and bias.</summary>
+    private sealed record LayerWeights(Tensor Weight, Tensor? Mask, Tensor Bias)
     {
         public IEnumerable<Tensor> Tensors() => Mask is null ? [Weight, Bias] : [Weight, Mask, Bias];
 
-        public void CopyInto(MaskableConv2d target)
+        public void CopyInto(MaskableModule target)
         {
             target.Weight.copy_(Weight);
             if (Mask is not null) target.SetMask(Mask);
-            target.Bias!.copy_(Bias);
+            var bias = target switch
+            {
+                MaskableConv2d conv => conv.Bias!,
+                MaskableLinear linear => linear.Bias,
+                _ => throw new ArgumentException($"Compaction does not know the layer type {target.GetType().Name}."),
+            };
+            bias.copy_(Bias);
         }
     }
 
-    private sealed record BlockPlan(ConvPlan Conv1, ConvPlan Conv2, ConvPlan? Downsample, Tensor? Offset, int Ring);
+    /// <summary>The compacted model's remaining state (input normalisation, mode) taken from the model it replaces.</summary>
+    private static T FinishCompaction<T>(T compact, SalientModel source) where T : SalientModel
+    {
+        compact.Normalization.load_state_dict(source.Normalization.state_dict());
+        compact.WeightsChanged();
+        compact.train(source.training);
+        return compact;
+    }
+
+    private sealed record BlockPlan(LayerWeights Conv1, LayerWeights Conv2, LayerWeights? Downsample, Tensor? Offset, int Ring);
 
     private static ResNet18 CompactResNet(ResNet18 resnet)
     {
@@ -86,13 +98,13 @@ public static class Compaction
         var made = new List<Tensor>();
         try
         {
-            ConvPlan stem, fc;
+            LayerWeights stem, fc;
             var blocks = new List<BlockPlan>();
             using (var scope = NewDisposeScope())
             {
                 var modules = resnet.named_modules().ToDictionary(m => m.name, m => m.module);
                 var (stemWeight, stemMask, stemBias) = Folded((MaskableConv2d)modules["conv1"], modules.GetValueOrDefault("bn1") as BatchNorm2d);
-                stem = new ConvPlan(stemWeight, stemMask, stemBias);
+                stem = new LayerWeights(stemWeight, stemMask, stemBias);
                 foreach (var (_, block) in resnet.Blocks())
                 {
                     var (w1, m1, b1) = Folded(block.Conv1, block.Bn1);
@@ -111,19 +123,19 @@ public static class Compaction
                         ring = Math.Max(ring, Math.Min((int)block.Conv2.Padding, HalfSide(block.Side)));
                     }
                     (b2, offset) = FoldInterior(b2, offset, ring);
-                    ConvPlan? down = null;
+                    LayerWeights? down = null;
                     if (block.DownsampleConv is { } downsample)
                     {
                         var (wd, md, bd) = Folded(downsample, block.DownsampleNorm);
-                        down = new ConvPlan(wd, md, bd);
+                        down = new LayerWeights(wd, md, bd);
                     }
                     blocks.Add(new BlockPlan(
-                        new ConvPlan(w1.index_select(0, kept), m1?.index_select(0, kept), b1.index_select(0, kept)),
-                        new ConvPlan(w2.index_select(1, kept), m2?.index_select(1, kept), b2),
+                        new LayerWeights(w1.index_select(0, kept), m1?.index_select(0, kept), b1.index_select(0, kept)),
+                        new LayerWeights(w2.index_select(1, kept), m2?.index_select(1, kept), b2),
                         down, ring > 0 ? offset : null, ring));
                 }
                 var linear = (MaskableLinear)modules[resnet.OutputLayerName];
-                fc = new ConvPlan(linear.Weight.detach().clone(), linear.WeightMask?.clone(), linear.Bias.detach().clone());
+                fc = new LayerWeights(linear.Weight.detach().clone(), linear.WeightMask?.clone(), linear.Bias.detach().clone());
 
                 made.AddRange(stem.Tensors().Concat(fc.Tensors()));
                 foreach (var b in blocks)
@@ -145,14 +157,8 @@ public static class Compaction
                 if (plan.Downsample is { } down) down.CopyInto(target.DownsampleConv!);
                 if (plan.Offset is { } offset) target.Offset!.copy_(offset);
             }
-            var output = (MaskableLinear)compact.named_modules().First(m => m.name == compact.OutputLayerName).module;
-            output.Weight.copy_(fc.Weight);
-            if (fc.Mask is not null) output.SetMask(fc.Mask);
-            output.Bias.copy_(fc.Bias);
-            compact.Normalization.load_state_dict(resnet.Normalization.state_dict());
-            compact.WeightsChanged();
-            compact.train(resnet.training);
-            return compact;
+            fc.CopyInto((MaskableLinear)compact.named_modules().First(m => m.name == compact.OutputLayerName).module);
+            return FinishCompaction(compact, resnet);
         }
         finally
         {
@@ -253,8 +259,8 @@ public static class Compaction
         var weight = conv.Weight.detach();
         var bias = conv.Bias?.detach() ?? zeros(conv.OutChannels);
         if (batchNorm is null) return (weight, conv.WeightMask?.alias(), bias);
-        var scale = batchNorm.weight.detach() / (batchNorm.running_var! + batchNorm.eps).sqrt();
-        return (weight * scale.view(-1, 1, 1, 1), conv.WeightMask?.alias(), (bias - batchNorm.running_mean!) * scale + batchNorm.bias.detach());
+        var scale = batchNorm.weight!.detach() / (batchNorm.running_var! + batchNorm.eps).sqrt();
+        return (weight * scale.view(-1, 1, 1, 1), conv.WeightMask?.alias(), (bias - batchNorm.running_mean!) * scale + batchNorm.bias!.detach());
     }
 
     /// <summary>

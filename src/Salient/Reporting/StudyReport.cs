@@ -147,7 +147,7 @@ public static class StudyReport
             var rows = store.Query("SELECT model, method, seed, key, value, image FROM scores JOIN current USING(cell) WHERE metric = $m",
                 r => (Model: r.GetString(0), Method: r.IsDBNull(1) ? null : r.GetString(1), Seed: r.GetInt64(2), Key: r.GetString(3), Value: r.GetDouble(4), Image: r.GetInt64(5)), ("$m", metric.Name));
             if (rows.Count == 0) continue;
-            var columns = metric.Scope == MetricScope.Maps ? methods : [null];
+            string?[] columns = metric.Scope == MetricScope.Maps ? [.. methods] : [null];
             foreach (var summary in metric.Summaries)
             {
                 var values = rows.Where(r => r.Key == summary.Key).ToList();

@@ -144,16 +144,16 @@ public sealed record NoSettings;
 /// <summary>The metrics of this assembly by name, and their settings as JSON.</summary>
 public static class ExplanationMetrics
 {
+    // The paper's metrics first, in its order, then localisation, sanity checks and robustness; any others follow by name.
+    private static readonly string[] PreferredOrder =
+        ["gini", "road", "grad-norm", "mass-accuracy", "rank-accuracy", "pointing-game", "mprt", "random-logit", "max-sensitivity"];
+
     private static readonly Lazy<IReadOnlyList<IExplanationMetric>> all = new(() =>
         typeof(IExplanationMetric).Assembly.GetTypes()
             .Where(t => !t.IsAbstract && typeof(IExplanationMetric).IsAssignableFrom(t) && t.GetConstructor(Type.EmptyTypes) is not null)
             .Select(t => (IExplanationMetric)Activator.CreateInstance(t)!)
             .OrderBy(m => Array.IndexOf(PreferredOrder, m.Name) is var i && i < 0 ? int.MaxValue : i).ThenBy(m => m.Name)
             .ToList());
-
-    // The paper's metrics first, in its order, then localisation, sanity checks and robustness; any others follow by name.
-    private static readonly string[] PreferredOrder =
-        ["gini", "road", "grad-norm", "mass-accuracy", "rank-accuracy", "pointing-game", "mprt", "random-logit", "max-sensitivity"];
 
     public static IReadOnlyList<IExplanationMetric> All => all.Value;
 
