@@ -42,6 +42,12 @@ public static class Convolution
         ? weight.detach().permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
         : weight.detach().clone();
 
+    /// <summary>
+    /// A C×H×W map (one image's worth of activations) with the same values stored pixel by pixel,
+    /// channels innermost, as channels-last activations are: adding it to them is then one contiguous add.
+    /// </summary>
+    public static Tensor ChannelsLastMap(Tensor map) => map.permute(1, 2, 0).contiguous().permute(2, 0, 1);
+
     public static bool IsChannelsLast(Tensor x)
     {
         if (x.dim() != 4) return false;

@@ -114,7 +114,7 @@ public sealed class ResNet18 : SalientModel
                     ? nn.Sequential(("0", new MaskableConv2d(inChannels, outChannels, 1, stride, 0, hasBias: true)))
                     : nn.Sequential(("0", new MaskableConv2d(inChannels, outChannels, 1, stride, 0, hasBias: false)), ("1", nn.BatchNorm2d(outChannels)));
             (Side, Ring) = (side, ring);
-            if (ring > 0) register_buffer("offset", zeros(outChannels, side, side));
+            if (ring > 0) register_buffer("offset", Convolution.ChannelsLastMap(zeros(outChannels, side, side)));
             RegisterComponents();
         }
 
@@ -136,7 +136,7 @@ public sealed class ResNet18 : SalientModel
             var h = conv1.call(x);
             h = nn.functional.relu(bn1 is null ? h : bn1.call(h));
             h = conv2.call(h);
-            if (Offset is { } offset) h = ConvOffsets.Add(h, offset, Ring);
+            if (Offset is { } offset) h = ConvOffsets.Add(h, offset);
             if (bn2 is not null) h = bn2.call(h);
             var identity = downsample is null ? x : downsample.call(x);
             return nn.functional.relu(h + identity).MoveToOuterDisposeScope();

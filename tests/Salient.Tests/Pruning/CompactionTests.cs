@@ -110,6 +110,8 @@ public class CompactionTests
             Checkpoint.Save(path, compact, ["a", "b", "c", "d", "e", "f"]);
             using var loaded = Checkpoint.Load(path);
             Assert.Equal(compact.Spec.OffsetRings, loaded.Model.Spec.OffsetRings);
+            AssertOffsetsStoredChannelsLast(compact);
+            AssertOffsetsStoredChannelsLast(loaded.Model);
             loaded.Model.eval();
             Assert.Equal(0f, MaxDifference(compact, loaded.Model));
         }
@@ -117,6 +119,14 @@ public class CompactionTests
         {
             File.Delete(path);
         }
+    }
+
+    /// <summary>The offset maps are added to channels-last activations; stored the same way that add is one contiguous pass.</summary>
+    private static void AssertOffsetsStoredChannelsLast(SalientModel model)
+    {
+        var offsets = model.named_buffers().Where(b => b.name.StartsWith("offsets.") || b.name.EndsWith(".offset")).ToList();
+        Assert.NotEmpty(offsets);
+        Assert.All(offsets, b => Assert.True(b.buffer.stride(0) == 1, $"{b.name} has strides [{string.Join(",", b.buffer.stride())}], not channels innermost"));
     }
 
     [Fact]
@@ -260,6 +270,8 @@ public class CompactionTests
             Checkpoint.Save(path, compact, ["a", "b", "c", "d", "e", "f"]);
             using var loaded = Checkpoint.Load(path);
             Assert.Equal(compact.Spec.LayerWidths, loaded.Model.Spec.LayerWidths);
+            AssertOffsetsStoredChannelsLast(compact);
+            AssertOffsetsStoredChannelsLast(loaded.Model);
             loaded.Model.eval();
             compact.eval();
             using var x = rand(3, 3, 32, 32);
