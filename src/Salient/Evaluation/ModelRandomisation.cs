@@ -116,17 +116,31 @@ public static class ModelRandomisation
         switch (layer.Layer)
         {
             case MaskableConv2d conv:
-                nn.init.normal_(conv.Weight, 0, Math.Sqrt(2.0 / (conv.KernelSize * conv.KernelSize * conv.OutChannels)), generator);
+                Fill(conv.Weight, t => t.normal_(0, Math.Sqrt(2.0 / (conv.KernelSize * conv.KernelSize * conv.OutChannels)), generator));
                 if (conv.Bias is { } bias) nn.init.zeros_(bias);
                 break;
             case MaskableLinear linear:
                 double bound = 1 / Math.Sqrt(linear.InFeatures);
-                nn.init.uniform_(linear.Weight, -bound, bound, generator);
-                nn.init.uniform_(linear.Bias, -bound, bound, generator);
+                Fill(linear.Weight, t => t.uniform_(-bound, bound, generator));
+                Fill(linear.Bias, t => t.uniform_(-bound, bound, generator));
                 break;
             default:
                 throw new InvalidOperationException($"Layer '{layer.Name}' ({layer.Layer.GetType().Name}) has no known initialisation.");
         }
         layer.Norm?.reset_parameters();
+    }
+
+    /// <summary>
+    /// Overwrites <paramref name="target"/> with a draw made on a fresh CPU tensor in PyTorch's
+    /// (contiguous) order: a draw fills memory in order and a convolution's weight is stored
+    /// channels-last, so drawing into it directly would place the same numbers elsewhere. The draw
+    /// uses the tensor's own <c>normal_</c>/<c>uniform_</c>, which honour the generator (TorchSharp's
+    /// <c>nn.init</c> functions take one but draw from the global generator).
+    /// </summary>
+    private static void Fill(Tensor target, Action<Tensor> draw)
+    {
+        using var fresh = empty(target.shape, dtype: target.dtype, device: CPU);
+        draw(fresh);
+        target.copy_(fresh);
     }
 }

@@ -37,7 +37,7 @@ public static class Convolution
         return x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
     }
 
-    /// <summary>A copy of a weight in channels-last (OHWI) memory order, the layout the kernels read; values unchanged.</summary>
+    /// <summary>A weight in channels-last (OHWI) memory order, the layout the kernels read: a copy unless it already is (then a view); values unchanged.</summary>
     public static Tensor ChannelsLastWeight(Tensor weight) => weight.dim() == 4
         ? weight.detach().permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
         : weight.detach().clone();

@@ -1,3 +1,4 @@
+using Salient.Evaluation;
 using Salient.Models;
 using Salient.Pruning;
 using Salient.Training;
@@ -139,5 +140,36 @@ public class FrozenWeightTests
         using var expected = FreshLogits(model, x);
         Assert.False(after.equal(before).all().item<bool>());
         Assert.True(after.equal(expected).all().item<bool>());
+    }
+
+    [Fact]
+    public void AConvolutionStoresItsWeightChannelsLastFromItsFirstForwardWithValuesUnchanged()
+    {
+        random.manual_seed(3);
+        using var model = ModelFactory.Create(new ModelSpec { Width = 0.125, NumClasses = 5 });
+        var convolutions = model.MaskableLayers().Select(l => l.Layer).OfType<MaskableConv2d>().ToList();
+        // Initialisation draws fill memory in order: before any forward the weights are in PyTorch's OIHW order.
+        Assert.All(convolutions, c => Assert.True(c.Weight.is_contiguous()));
+        var before = convolutions.Select(c => c.Weight.detach().clone()).ToList();
+        using var x = rand(2, 3, 32, 32);
+        using (no_grad()) model.forward(x).Dispose();
+        Assert.All(convolutions, c => Assert.True(Convolution.IsChannelsLast(c.Weight) && !c.Weight.is_contiguous(), "weight not stored channels-last after a forward"));
+        Assert.All(convolutions.Zip(before), p => Assert.True(p.First.Weight.equal(p.Second).all().item<bool>()));
+        foreach (var t in before) t.Dispose();
+    }
+
+    [Fact]
+    public void RandomisingALayerDrawsTheSameWeightsWhateverItsMemoryOrder()
+    {
+        random.manual_seed(4);
+        using var stored = ModelFactory.Create(new ModelSpec { Width = 0.125, NumClasses = 5 });
+        random.manual_seed(4);
+        using var fresh = ModelFactory.Create(new ModelSpec { Width = 0.125, NumClasses = 5 });
+        using var x = rand(2, 3, 32, 32);
+        using (no_grad()) stored.forward(x).Dispose(); // now channels-last; fresh is still OIHW
+        var layerOf = (SalientModel m) => new RandomisableLayer("features.0", m.MaskableLayers().First().Layer, null);
+        ModelRandomisation.Randomise(layerOf(stored), new Generator(11));
+        ModelRandomisation.Randomise(layerOf(fresh), new Generator(11));
+        Assert.True(layerOf(stored).Layer.Weight.equal(layerOf(fresh).Layer.Weight).all().item<bool>());
     }
 }
