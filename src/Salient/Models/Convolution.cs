@@ -38,15 +38,13 @@ public static class Convolution
     }
 
     /// <summary>A weight in channels-last (OHWI) memory order, the layout the kernels read: a copy unless it already is (then a view); values unchanged.</summary>
-    public static Tensor ChannelsLastWeight(Tensor weight) => weight.dim() == 4
-        ? weight.detach().permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
-        : weight.detach().clone();
+    public static Tensor ChannelsLastWeight(Tensor weight) => ChannelsLast(weight.detach());
 
     /// <summary>
     /// A C×H×W map (one image's worth of activations) with the same values stored pixel by pixel,
     /// channels innermost, as channels-last activations are: adding it to them is then one contiguous add.
     /// </summary>
-    public static Tensor ChannelsLastMap(Tensor map) => map.permute(1, 2, 0).contiguous().permute(2, 0, 1);
+    public static Tensor ChannelsLastMap(Tensor map) => ChannelsLast(map.unsqueeze(0)).squeeze(0);
 
     public static bool IsChannelsLast(Tensor x)
     {

@@ -71,13 +71,8 @@ public static class Compaction
         {
             target.Weight.copy_(Weight);
             if (Mask is not null) target.SetMask(Mask);
-            var bias = target switch
-            {
-                MaskableConv2d conv => conv.Bias!,
-                MaskableLinear linear => linear.Bias,
-                _ => throw new ArgumentException($"Compaction does not know the layer type {target.GetType().Name}."),
-            };
-            bias.copy_(Bias);
+            // Every layer of a compacted model has a bias (BatchNorm folded in): the module's own parameter of that name.
+            target.get_parameter("bias")!.copy_(Bias);
         }
     }
 
