@@ -20,15 +20,24 @@ public class ConvolutionTests
     [InlineData(64, 57, 8, 1)]
     [InlineData(16, 24, 2, 1)]
     [InlineData(24, 16, 8, 2)]
-    public void ConvolutionMatchesFloat64ForEveryChannelCount(int inChannels, int outChannels, int side, int stride)
+    // Few output pixels and many output channels: computed as weight times patches, on a 1×1 map
+    // (and a strided 2×2 one) from only the kernel taps that reach the input.
+    [InlineData(24, 128, 4, 1, 1)]
+    [InlineData(57, 40, 2, 1, 1)]
+    [InlineData(16, 24, 1, 1, 1)]
+    [InlineData(16, 24, 2, 2, 1)]
+    [InlineData(16, 40, 3, 2, 1)]
+    [InlineData(16, 80, 5, 2, 1)]
+    [InlineData(8, 64, 2, 1, 2)]
+    public void ConvolutionMatchesFloat64ForEveryChannelCount(int inChannels, int outChannels, int side, int stride, int images = 4)
     {
         using var scope = NewDisposeScope();
         using var generator = new Generator(5);
         long outSide = (side - 1) / stride + 1;
-        var x = randn([4, inChannels, side, side], generator: generator);
+        var x = randn([images, inChannels, side, side], generator: generator);
         var w = randn([outChannels, inChannels, 3, 3], generator: generator);
         var b = randn([outChannels], generator: generator);
-        var upstream = randn([4, outChannels, outSide, outSide], generator: generator);
+        var upstream = randn([images, outChannels, outSide, outSide], generator: generator);
 
         var (y32, gx32, gw32) = Run(x, w, b, upstream, float32, stride, (xi, wi, bi) => Convolution.Conv2d(xi, wi, bi, stride, 1));
         // The reference on purpose bypasses Convolution: libtorch's plain float64 kernel, not the library's path.
@@ -36,6 +45,7 @@ public class ConvolutionTests
         AssertClose(y32, y64, "output");
         AssertClose(gx32, gx64, "input gradient");
         AssertClose(gw32, gw64, "weight gradient");
+        Assert.True(Convolution.IsChannelsLast(y32), "the output is channels-last");
     }
 
     /// <summary>
