@@ -28,7 +28,7 @@ public static class Convolution
         long outHeight = (input.shape[2] + 2 * padding - weight.shape[2]) / stride + 1;
         long outWidth = (input.shape[3] + 2 * padding - weight.shape[3]) / stride + 1;
         long pixels = input.shape[0] * outHeight * outWidth;
-        if (pixels <= FewPixels && weight.shape[0] >= OutputChannelsPerPixel * pixels)
+        if (pixels <= (input.shape[0] == 1 ? FewPixelsOfOneImage : FewPixels) && weight.numel() >= LargeWeight)
             return WeightTimesPatches(ChannelsLast(input), ChannelsLast(weight), bias, stride, padding, outHeight, outWidth);
         // A weight in OIHW order is copied to channels-last inside libtorch on every call, and for
         // VGG's 512-channel 2×2 layers that path ran 13× slower than with a channels-last weight.
@@ -36,17 +36,18 @@ public static class Convolution
     }
 
     /// <summary>
-    /// With this few output pixels in all (images × height × width) and a weight with at least
-    /// <see cref="OutputChannelsPerPixel"/> output channels per output pixel, a convolution is computed as the
-    /// weight matrix times the input's patches. libtorch's own path for small inputs multiplies the
-    /// other way round, patches times weight, and its matrix product then repacks the whole weight on
-    /// every call: VGG-16's 512-channel 2×2 and 4×4 layers at batch 1 took 1.4–1.5× as long that way
-    /// (their weights read from memory, as in a forward pass). With few output channels the extra
-    /// steps cost more than the repacking saves (64 channels on 4×4: 0.06 ms against libtorch's 0.05),
-    /// and with more pixels (8×8, or 16 images on 2×2) libtorch's kernels were as fast or faster.
+    /// A convolution with a large weight and few output pixels in all (images × height × width) is
+    /// computed as the weight matrix times the input's patches. For one image on a small map libtorch
+    /// multiplies the other way round, patches times weight, and its matrix product then repacks the
+    /// whole weight on every call: VGG-16's 512-channel 4×4 and 2×2 layers at batch 1 took 1.4–1.5× as
+    /// long that way (their weights read from memory, as in a forward pass). The repacking costs in
+    /// proportion to the weight, and below <see cref="LargeWeight"/> values the extra steps of this path
+    /// cost more than it saves. For several images libtorch runs oneDNN's kernels instead, which were
+    /// faster from 64 output pixels on (16 images on 2×2: 1.9 ms against 2.3).
     /// </summary>
     private const long FewPixels = 16;
-    private const long OutputChannelsPerPixel = 8;
+    private const long FewPixelsOfOneImage = 64;
+    private const long LargeWeight = 1 << 17;
 
     /// <summary>
     /// out[o, p] = Σ W[o, k] · patches[k, p] with k over the kernel taps that can reach the input

@@ -20,15 +20,16 @@ public class ConvolutionTests
     [InlineData(64, 57, 8, 1)]
     [InlineData(16, 24, 2, 1)]
     [InlineData(24, 16, 8, 2)]
-    // Few output pixels and many output channels: computed as weight times patches, on a 1×1 map
-    // (and a strided 2×2 one) from only the kernel taps that reach the input.
-    [InlineData(24, 128, 4, 1, 1)]
-    [InlineData(57, 40, 2, 1, 1)]
-    [InlineData(16, 24, 1, 1, 1)]
-    [InlineData(16, 24, 2, 2, 1)]
-    [InlineData(16, 40, 3, 2, 1)]
-    [InlineData(16, 80, 5, 2, 1)]
-    [InlineData(8, 64, 2, 1, 2)]
+    // Few output pixels and a large weight: computed as weight times patches, on a 1×1 map (and
+    // strided 2×2 and 3×3 ones) from only the kernel taps that reach the input.
+    [InlineData(128, 128, 4, 1, 1)]
+    [InlineData(58, 256, 8, 1, 1)]
+    [InlineData(115, 230, 2, 1, 1)]
+    [InlineData(128, 130, 1, 1, 1)]
+    [InlineData(130, 128, 2, 2, 1)]
+    [InlineData(128, 120, 3, 2, 1)]
+    [InlineData(120, 128, 5, 2, 1)]
+    [InlineData(128, 128, 2, 1, 2)]
     public void ConvolutionMatchesFloat64ForEveryChannelCount(int inChannels, int outChannels, int side, int stride, int images = 4)
     {
         using var scope = NewDisposeScope();
