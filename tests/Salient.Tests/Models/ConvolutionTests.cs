@@ -8,7 +8,7 @@ public class ConvolutionTests
     /// <summary>
     /// Forward values and both gradients of the library's convolution against libtorch's own
     /// convolution in float64 (computed without oneDNN), for channel counts that are and are not
-    /// multiples of oneDNN's block widths (8, 16), on maps down to 2×2, strided too.
+    /// multiples of oneDNN's block widths (8, 16), on maps down to 1×1, strided too, one image and several.
     /// </summary>
     [Theory]
     [InlineData(3, 8, 32, 1)]
@@ -20,8 +20,8 @@ public class ConvolutionTests
     [InlineData(64, 57, 8, 1)]
     [InlineData(16, 24, 2, 1)]
     [InlineData(24, 16, 8, 2)]
-    // Few output pixels and a large weight: computed as weight times patches, on a 1×1 map (and
-    // strided 2×2 and 3×3 ones) from only the kernel taps that reach the input.
+    // Few output pixels and a large weight: computed as weight times patches; on a 1×1 map and a
+    // strided 2×2 one only some of the kernel's taps reach the input and only those are read.
     [InlineData(128, 128, 4, 1, 1)]
     [InlineData(58, 256, 8, 1, 1)]
     [InlineData(115, 230, 2, 1, 1)]
