@@ -69,36 +69,12 @@ public static class PruningBench
 
     private static Medians Latencies(int batch) => Latencies(models, batch);
 
-    /// <summary>
-    /// The three models' median latencies from runs taken in turn (dense, masked, compacted, dense, …):
-    /// this machine's speed drifts by tens of percent over seconds, and the ratios between the models
-    /// are the goal, so each is measured in the same moments as the others.
-    /// </summary>
+    /// <summary>The three models' median latencies, timed in turn as <c>salient prune --report</c> times them.</summary>
     private static Medians Latencies(Lazy<Models> which, int batch)
     {
         if (measured.TryGetValue((which, batch), out var known)) return known;
-        var all = new[] { which.Value.Dense, which.Value.Masked, which.Value.Compacted };
-        int repeats = batch == 1 ? 31 : 7, warmup = batch == 1 ? 5 : 1;
-        var times = all.Select(_ => new double[repeats]).ToArray();
-        using var images = rand(batch, 3, 32, 32);
-        var scopes = all.Select(EvalScope.Frozen).ToList();
-        try
-        {
-            using var _ = no_grad();
-            for (int r = -warmup; r < repeats; r++)
-                for (int m = 0; m < all.Length; m++)
-                {
-                    using var scope = NewDisposeScope();
-                    var clock = System.Diagnostics.Stopwatch.StartNew();
-                    all[m].forward(images);
-                    if (r >= 0) times[m][r] = clock.Elapsed.TotalSeconds;
-                }
-        }
-        finally
-        {
-            foreach (var scope in scopes) scope.Dispose();
-        }
-        double Median(double[] t) => t.Order().ElementAt(t.Length / 2);
-        return measured[(which, batch)] = new Medians(Median(times[0]), Median(times[1]), Median(times[2]));
+        var models = which.Value;
+        var t = PruningCostReport.LatenciesInTurn([models.Dense, models.Masked, models.Compacted], batch, batch == 1 ? 31 : 7, batch == 1 ? 5 : 1);
+        return measured[(which, batch)] = new Medians(t[0], t[1], t[2]);
     }
 }

@@ -40,20 +40,19 @@ internal static class PruneCommand
             var model = source.Model;
             // Asking to save a compacted model that cannot exist is an error before any work; a report simply has no compacted row.
             if (parse.GetValue(compact) && !Compaction.Supports(model)) Compaction.Compact(model);
-            // The dense baseline must be measured before the model is pruned in place.
-            ModelCost? denseCost = parse.GetValue(report) ? PruningCostReport.MeasureOne("dense", model) : null;
+            // The model is pruned in place; the report times the dense checkpoint beside it, loaded again.
+            using var dense = parse.GetValue(report) ? Checkpoint.Load(input.FullName) : null;
             var sparsity = Pruner.Prune(model, settings);
             Console.WriteLine(sparsity.ToMarkdown());
 
-            SalientModel? compacted = parse.GetValue(compact) || (denseCost is not null && Compaction.Supports(model)) ? Compaction.Compact(model) : null;
+            SalientModel? compacted = parse.GetValue(compact) || (dense is not null && Compaction.Supports(model)) ? Compaction.Compact(model) : null;
             try
             {
-                if (denseCost is not null)
+                if (dense is not null)
                 {
-                    var rows = new List<ModelCost> { denseCost, PruningCostReport.MeasureOne("masked", model) };
-                    if (compacted is not null) rows.Add(PruningCostReport.MeasureOne("compacted", compacted));
-                    var costs = new PruningCostReport(rows);
-                    Console.WriteLine(costs.ToMarkdown());
+                    var rows = new List<(string, SalientModel)> { ("dense", dense.Model), ("masked", model) };
+                    if (compacted is not null) rows.Add(("compacted", compacted));
+                    Console.WriteLine(PruningCostReport.Measure(rows).ToMarkdown());
                 }
                 var metadata = new Dictionary<string, string>(source.Metadata)
                 {

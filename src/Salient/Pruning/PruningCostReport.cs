@@ -18,33 +18,57 @@ public sealed record ModelCost(string Model, long Parameters, long NonZeroParame
 /// <summary>Dense vs masked vs compacted (or any set of models), with a Markdown renderer.</summary>
 public sealed record PruningCostReport(IReadOnlyList<ModelCost> Models)
 {
-    /// <summary>Measures every model on one random pixel-space image (eval mode, frozen parameters, no gradients).</summary>
-    public static PruningCostReport Measure(IEnumerable<(string Label, SalientModel Model)> models, int latencyRepeats = 20, int warmup = 3) =>
-        new(models.Select(m => MeasureOne(m.Label, m.Model, latencyRepeats, warmup)).ToList());
-
-    public static ModelCost MeasureOne(string label, SalientModel model, int latencyRepeats = 20, int warmup = 3)
+    /// <summary>
+    /// Parameters, multiply-adds and batch-1 latency of every model, the latencies timed in turn
+    /// (<see cref="LatenciesInTurn"/>) so that the speed-up column compares the same moments.
+    /// </summary>
+    public static PruningCostReport Measure(IReadOnlyList<(string Label, SalientModel Model)> models, int latencyRepeats = 31, int warmup = 5)
     {
         if (latencyRepeats < 1) throw new ArgumentOutOfRangeException(nameof(latencyRepeats));
-        // Frozen, as explanations and evaluation run a model: masked layers use their weight computed once.
-        using (EvalScope.Frozen(model))
+        var latencies = LatenciesInTurn(models.Select(m => m.Model).ToList(), 1, latencyRepeats, warmup);
+        return new(models.Select((m, i) => Counted(m.Label, m.Model, latencies[i])).ToList());
+    }
+
+    private static ModelCost Counted(string label, SalientModel model, double latency)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        using var frozen = EvalScope.Frozen(model);
+        var image = rand(1, 3, model.Spec.InputSize, model.Spec.InputSize);
+        var (macs, nonZeroMacs) = CountMacs(model, image);
+        long parameters = model.parameters().Sum(p => p.numel());
+        long maskedOut = model.MaskableLayers().Sum(l => l.Layer.EffectiveWeight().eq(0).sum().item<long>());
+        return new ModelCost(label, parameters, parameters - maskedOut, macs, nonZeroMacs, latency);
+    }
+
+    /// <summary>
+    /// The median seconds of one forward pass of each model on the same random pixel-space images
+    /// (evaluation mode, frozen parameters, as explanations and evaluation run a model; no
+    /// gradients), the models run in turn — a, b, c, a, b, c, … — because a machine's speed drifts by
+    /// tens of percent over seconds and the ratios between the models are what is read.
+    /// </summary>
+    public static double[] LatenciesInTurn(IReadOnlyList<SalientModel> models, int batch, int repeats, int warmup)
+    {
+        var times = models.Select(_ => new double[repeats]).ToArray();
+        var scopes = models.Select(EvalScope.Frozen).ToList();
+        try
         {
             using var _ = no_grad();
-            using var scope = NewDisposeScope();
-            var image = rand(1, 3, model.Spec.InputSize, model.Spec.InputSize);
-            var (macs, nonZeroMacs) = CountMacs(model, image);
-            long parameters = model.parameters().Sum(p => p.numel());
-            long maskedOut = model.MaskableLayers().Sum(l => l.Layer.EffectiveWeight().eq(0).sum().item<long>());
-            for (int i = 0; i < warmup; i++) model.forward(image).Dispose();
-            var times = new double[latencyRepeats];
-            for (int i = 0; i < latencyRepeats; i++)
-            {
-                var watch = Stopwatch.StartNew();
-                model.forward(image).Dispose();
-                times[i] = watch.Elapsed.TotalSeconds;
-            }
-            Array.Sort(times);
-            return new ModelCost(label, parameters, parameters - maskedOut, macs, nonZeroMacs, times[latencyRepeats / 2]);
+            using var images = rand(batch, 3, models[0].Spec.InputSize, models[0].Spec.InputSize);
+            for (int r = -warmup; r < repeats; r++)
+                for (int m = 0; m < models.Count; m++)
+                {
+                    using var scope = NewDisposeScope();
+                    var watch = Stopwatch.StartNew();
+                    models[m].forward(images);
+                    if (r >= 0) times[m][r] = watch.Elapsed.TotalSeconds;
+                }
         }
+        finally
+        {
+            foreach (var scope in scopes) scope.Dispose();
+        }
+        return times.Select(t => t.Order().ElementAt(t.Length / 2)).ToArray();
     }
 
     /// <summary>Runs one image and counts, per convolution and linear layer, weights × output positions.</summary>

@@ -315,7 +315,7 @@ public class CompactionTests
     {
         random.manual_seed(3);
         using var dense = ModelFactory.Create(new ModelSpec { Width = 0.125, NumClasses = 10 });
-        var cost = PruningCostReport.MeasureOne("dense", dense, latencyRepeats: 3, warmup: 1);
+        var cost = PruningCostReport.Measure([("dense", dense)], latencyRepeats: 3, warmup: 1).Models[0];
         long scaled(int c) => Math.Max(1, (long)Math.Round(c * 0.125));
         Assert.Equal(IndependentVggMacs(Vgg16.Plan.Where(c => c != 0).Select(c => scaled(c)).Append(scaled(512)).Append(scaled(512)).ToArray(), 10), cost.Macs);
         Assert.Equal(cost.Macs, cost.NonZeroMacs);
