@@ -28,7 +28,7 @@ public static class Convolution
         long outHeight = (input.shape[2] + 2 * padding - weight.shape[2]) / stride + 1;
         long outWidth = (input.shape[3] + 2 * padding - weight.shape[3]) / stride + 1;
         long pixels = input.shape[0] * outHeight * outWidth;
-        if (pixels <= (input.shape[0] == 1 ? FewPixelsOfOneImage : FewPixels) && weight.numel() >= LargeWeight)
+        if (input.device_type == TorchSharp.DeviceType.CPU && pixels <= (input.shape[0] == 1 ? FewPixelsOfOneImage : FewPixels) && weight.numel() >= LargeWeight)
             return WeightTimesPatches(ChannelsLast(input), ChannelsLast(weight), bias, stride, padding, outHeight, outWidth);
         // A weight in OIHW order is copied to channels-last inside libtorch on every call, and for
         // VGG's 512-channel 2×2 layers that path ran 13× slower than with a channels-last weight.
@@ -43,7 +43,8 @@ public static class Convolution
     /// long that way (their weights read from memory, as in a forward pass). The repacking costs in
     /// proportion to the weight, and below <see cref="LargeWeight"/> values the extra steps of this path
     /// cost more than it saves. For several images libtorch runs oneDNN's kernels instead, which were
-    /// faster from 64 output pixels on (16 images on 2×2: 1.9 ms against 2.3).
+    /// faster from 64 output pixels on (16 images on 2×2: 1.9 ms against 2.3). Measured on the CPU
+    /// only; other devices keep libtorch's own choice.
     /// </summary>
     private const long FewPixels = 16;
     private const long FewPixelsOfOneImage = 64;
