@@ -24,7 +24,6 @@ public sealed record PruningCostReport(IReadOnlyList<ModelCost> Models)
     /// </summary>
     public static PruningCostReport Measure(IReadOnlyList<(string Label, SalientModel Model)> models, int latencyRepeats = 31, int warmup = 5)
     {
-        if (latencyRepeats < 1) throw new ArgumentOutOfRangeException(nameof(latencyRepeats));
         var latencies = LatenciesInTurn(models.Select(m => m.Model).ToList(), 1, latencyRepeats, warmup);
         return new(models.Select((m, i) => Counted(m.Label, m.Model, latencies[i])).ToList());
     }
@@ -43,12 +42,13 @@ public sealed record PruningCostReport(IReadOnlyList<ModelCost> Models)
 
     /// <summary>
     /// The median seconds of one forward pass of each model on the same random pixel-space images
-    /// (evaluation mode, frozen parameters, as explanations and evaluation run a model; no
+    /// (of the first model's input size; evaluation mode, frozen parameters, as explanations and evaluation run a model; no
     /// gradients), the models run in turn — a, b, c, a, b, c, … — because a machine's speed drifts by
     /// tens of percent over seconds and the ratios between the models are what is read.
     /// </summary>
     public static double[] LatenciesInTurn(IReadOnlyList<SalientModel> models, int batch, int repeats, int warmup)
     {
+        if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats));
         var times = models.Select(_ => new double[repeats]).ToArray();
         var scopes = models.Select(EvalScope.Frozen).ToList();
         try
