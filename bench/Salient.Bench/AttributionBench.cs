@@ -24,11 +24,7 @@ public static class AttributionBench
         return measured[(method, masked)];
     }
 
-    /// <summary>
-    /// Times the method on each model in turn (dense, masked, dense, …): this machine's speed drifts by
-    /// tens of percent between minutes, and the masked / dense ratio is a goal, so both are measured
-    /// in the same moments.
-    /// </summary>
+    /// <summary>Times the method on each model in turn (dense, masked, dense, …): the masked / dense ratio is a goal.</summary>
     private static void Measure(string method, bool[] maskedVariants)
     {
         var models = maskedVariants.Select(m => m ? PruningBench.LayeredPrunedVgg() : PruningBench.PaperVgg()).ToArray();
@@ -40,17 +36,8 @@ public static class AttributionBench
             int batchSize = int.TryParse(Environment.GetEnvironmentVariable("SALIENT_ATTR_BATCH"), out var b) ? b : AttributionSettings.DefaultBatchSize;
             var explainer = AttributionMethods.Create(method, new AttributionSettings { BatchSize = batchSize });
             int repeats = method == "vg" ? 7 : 3;
-            var times = models.Select(_ => new List<double>()).ToArray();
-            for (int r = -1; r < repeats; r++)
-                for (int m = 0; m < models.Length; m++)
-                {
-                    using var scope = NewDisposeScope();
-                    var clock = System.Diagnostics.Stopwatch.StartNew();
-                    explainer.Attribute(models[m], pixels, targets);
-                    if (r >= 0) times[m].Add(clock.Elapsed.TotalSeconds);
-                }
-            for (int m = 0; m < models.Length; m++)
-                measured[(method, maskedVariants[m])] = times[m].Order().ElementAt(times[m].Count / 2) / Images;
+            var medians = InTurnTiming.MedianSeconds(models.Select(m => (Action)(() => explainer.Attribute(m, pixels, targets))).ToList(), repeats, warmup: 1);
+            for (int m = 0; m < models.Length; m++) measured[(method, maskedVariants[m])] = medians[m] / Images;
         }
         finally
         {

@@ -66,17 +66,5 @@ public static partial class Benchmarks
     }
 
     /// <summary>Median wall time of <paramref name="repeats"/> runs after <paramref name="warmup"/> unmeasured ones.</summary>
-    public static double Median(Action run, int repeats = 5, int warmup = 1)
-    {
-        for (int i = 0; i < warmup; i++) run();
-        var times = new double[repeats];
-        for (int i = 0; i < repeats; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            using (NewDisposeScope()) run();
-            times[i] = sw.Elapsed.TotalSeconds;
-        }
-        Array.Sort(times);
-        return times[repeats / 2];
-    }
+    public static double Median(Action run, int repeats = 5, int warmup = 1) => InTurnTiming.MedianSeconds([run], repeats, warmup)[0];
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Salient.Models;
@@ -42,33 +41,22 @@ public sealed record PruningCostReport(IReadOnlyList<ModelCost> Models)
 
     /// <summary>
     /// The median seconds of one forward pass of each model on the same random pixel-space images
-    /// (of the first model's input size; evaluation mode, frozen parameters, as explanations and evaluation run a model; no
-    /// gradients), the models run in turn — a, b, c, a, b, c, … — because a machine's speed drifts by
-    /// tens of percent over seconds and the ratios between the models are what is read.
+    /// (of the first model's input size; evaluation mode, frozen parameters, as explanations and
+    /// evaluation run a model; no gradients), the models timed in turn (<see cref="InTurnTiming"/>).
     /// </summary>
     public static double[] LatenciesInTurn(IReadOnlyList<SalientModel> models, int batch, int repeats, int warmup)
     {
-        if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats));
-        var times = models.Select(_ => new double[repeats]).ToArray();
         var scopes = models.Select(EvalScope.Frozen).ToList();
         try
         {
             using var _ = no_grad();
             using var images = rand(batch, 3, models[0].Spec.InputSize, models[0].Spec.InputSize);
-            for (int r = -warmup; r < repeats; r++)
-                for (int m = 0; m < models.Count; m++)
-                {
-                    using var scope = NewDisposeScope();
-                    var watch = Stopwatch.StartNew();
-                    models[m].forward(images);
-                    if (r >= 0) times[m][r] = watch.Elapsed.TotalSeconds;
-                }
+            return InTurnTiming.MedianSeconds(models.Select(m => (Action)(() => m.forward(images))).ToList(), repeats, warmup);
         }
         finally
         {
             foreach (var scope in scopes) scope.Dispose();
         }
-        return times.Select(t => t.Order().ElementAt(t.Length / 2)).ToArray();
     }
 
     /// <summary>Runs one image and counts, per convolution and linear layer, weights × output positions.</summary>
