@@ -17,16 +17,18 @@ internal static class PruneCommand
         var layers = new Option<string?>("--layers") { Description = "Comma-separated layer names to prune (e.g. features.0,classifier.1); default every conv/linear layer (layered: all but the output)." };
         var output = new Option<FileInfo>("--out") { Description = "Where to write the pruned checkpoint.", Required = true };
         var compact = new Option<bool>("--compact") { Description = "Save the compacted model (pruned channels physically removed: VGG-16's, and ResNet-18's inside its blocks; BatchNorm folded into the convolutions) instead of the masked model." };
-        var report = new Option<bool>("--report") { Description = "Also measure parameters, MACs and batch-1 latency of the dense, masked and compacted models." };
+        var report = new Option<bool>("--report") { Description = "Also measure parameters, MACs, batch-1 latency and time per image in batches of the dense, masked and compacted models." };
+        var reportBatch = new Option<int>("--report-batch") { Description = "Batch of the report's throughput column.", DefaultValueFactory = _ => PruningCostReport.DefaultBatch };
 
         var command = new Command("prune", "Prune a trained or initialised checkpoint with L1, global or layered-structured masks and save it; prints the sparsity per layer.")
         {
-            checkpoint, method, amount, linearAmount, layers, output, compact, report,
+            checkpoint, method, amount, linearAmount, layers, output, compact, report, reportBatch,
         };
         command.SetAction(CommandRunner.Guard(parse =>
         {
             var input = parse.GetValue(checkpoint)!;
             if (!input.Exists) throw new SalientException($"Checkpoint '{input.FullName}' does not exist; give the path of a .safetensors file written by 'salient train'.");
+            PruningCostReport.CheckBatch(parse.GetValue(reportBatch));
             var chosen = PruningSettings.ParseMethod(parse.GetValue(method)!);
             var paper = PruningSettings.Paper(chosen);
             var settings = paper with
@@ -52,7 +54,7 @@ internal static class PruneCommand
                 {
                     var rows = new List<(string, SalientModel)> { ("dense", dense.Model), ("masked", model) };
                     if (compacted is not null) rows.Add(("compacted", compacted));
-                    Console.WriteLine(PruningCostReport.Measure(rows).ToMarkdown());
+                    Console.WriteLine(PruningCostReport.Measure(rows, batch: parse.GetValue(reportBatch)).ToMarkdown());
                 }
                 var metadata = new Dictionary<string, string>(source.Metadata)
                 {

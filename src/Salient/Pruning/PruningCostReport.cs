@@ -11,23 +11,38 @@ namespace Salient.Pruning;
 /// <see cref="NonZeroMacs"/> counts only those with a nonzero effective weight, the bound sparse
 /// kernels could reach. <see cref="NonZeroParameters"/> is <see cref="Parameters"/> minus the
 /// convolution and linear weights that are zero in the effective weight (biases counted as they are).
+/// <see cref="BatchSecondsPerImage"/> is the time of one forward pass of a whole batch divided by its
+/// images: what evaluating or explaining many images costs, where latency is what one image waits.
 /// </summary>
-public sealed record ModelCost(string Model, long Parameters, long NonZeroParameters, long Macs, long NonZeroMacs, double LatencyB1Seconds);
+public sealed record ModelCost(string Model, long Parameters, long NonZeroParameters, long Macs, long NonZeroMacs, double LatencyB1Seconds, double BatchSecondsPerImage);
 
 /// <summary>Dense vs masked vs compacted (or any set of models), with a Markdown renderer.</summary>
-public sealed record PruningCostReport(IReadOnlyList<ModelCost> Models)
+public sealed record PruningCostReport(IReadOnlyList<ModelCost> Models, int Batch)
 {
+    /// <summary>The batch of the throughput column: the batch the paper trains and evaluates with.</summary>
+    public const int DefaultBatch = 128;
+
     /// <summary>
-    /// Parameters, multiply-adds and batch-1 latency of every model, the latencies timed in turn
-    /// (<see cref="LatenciesInTurn"/>) so that the speed-up column compares the same moments.
+    /// Parameters, multiply-adds, batch-1 latency and time per image in batches of <paramref name="batch"/>
+    /// of every model, each timing taken of the models in turn (<see cref="LatenciesInTurn"/>) so that
+    /// the speed-up columns compare the same moments.
     /// </summary>
-    public static PruningCostReport Measure(IReadOnlyList<(string Label, SalientModel Model)> models, int latencyRepeats = 31, int warmup = 5)
+    public static PruningCostReport Measure(IReadOnlyList<(string Label, SalientModel Model)> models, int latencyRepeats = 31, int warmup = 5,
+        int batch = DefaultBatch, int batchRepeats = 7)
     {
-        var latencies = LatenciesInTurn(models.Select(m => m.Model).ToList(), 1, latencyRepeats, warmup);
-        return new(models.Select((m, i) => Counted(m.Label, m.Model, latencies[i])).ToList());
+        CheckBatch(batch);
+        var list = models.Select(m => m.Model).ToList();
+        var latencies = LatenciesInTurn(list, 1, latencyRepeats, warmup);
+        var batches = LatenciesInTurn(list, batch, batchRepeats, 1);
+        return new(models.Select((m, i) => Counted(m.Label, m.Model, latencies[i], batches[i] / batch)).ToList(), batch);
     }
 
-    private static ModelCost Counted(string label, SalientModel model, double latency)
+    public static void CheckBatch(int batch)
+    {
+        if (batch < 1) throw new SalientException($"The cost report's batch (--report-batch) must be at least 1 image, got {batch}.");
+    }
+
+    private static ModelCost Counted(string label, SalientModel model, double latency, double batchSecondsPerImage)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
@@ -36,7 +51,7 @@ public sealed record PruningCostReport(IReadOnlyList<ModelCost> Models)
         var (macs, nonZeroMacs) = CountMacs(model, image);
         long parameters = model.parameters().Sum(p => p.numel());
         long maskedOut = model.MaskableLayers().Sum(l => l.Layer.EffectiveWeight().eq(0).sum().item<long>());
-        return new ModelCost(label, parameters, parameters - maskedOut, macs, nonZeroMacs, latency);
+        return new ModelCost(label, parameters, parameters - maskedOut, macs, nonZeroMacs, latency, batchSecondsPerImage);
     }
 
     /// <summary>
@@ -97,13 +112,14 @@ public sealed record PruningCostReport(IReadOnlyList<ModelCost> Models)
         var inv = CultureInfo.InvariantCulture;
         var baseline = Models.Count > 0 ? Models[0] : null;
         var sb = new StringBuilder();
-        sb.AppendLine("| model | parameters | nonzero parameters | MACs | nonzero MACs | latency b1 (ms) | speed-up |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine(string.Create(inv, $"| model | parameters | nonzero parameters | MACs | nonzero MACs | latency b1 (ms) | speed-up | per image at b{Batch} (ms) | speed-up |"));
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var m in Models)
         {
             double speedUp = baseline!.LatencyB1Seconds / m.LatencyB1Seconds;
+            double batchSpeedUp = baseline.BatchSecondsPerImage / m.BatchSecondsPerImage;
             sb.AppendLine(string.Create(inv,
-                $"| {m.Model} | {m.Parameters:N0} | {m.NonZeroParameters:N0} | {m.Macs:N0} | {m.NonZeroMacs:N0} | {m.LatencyB1Seconds * 1000:F3} | {speedUp:F2}× |"));
+                $"| {m.Model} | {m.Parameters:N0} | {m.NonZeroParameters:N0} | {m.Macs:N0} | {m.NonZeroMacs:N0} | {m.LatencyB1Seconds * 1000:F3} | {speedUp:F2}× | {m.BatchSecondsPerImage * 1000:F3} | {batchSpeedUp:F2}× |"));
         }
         return sb.ToString();
     }

@@ -315,7 +315,7 @@ public class CompactionTests
     {
         random.manual_seed(3);
         using var dense = ModelFactory.Create(new ModelSpec { Width = 0.125, NumClasses = 10 });
-        var cost = PruningCostReport.Measure([("dense", dense)], latencyRepeats: 3, warmup: 1).Models[0];
+        var cost = PruningCostReport.Measure([("dense", dense)], latencyRepeats: 3, warmup: 1, batch: 4, batchRepeats: 2).Models[0];
         long scaled(int c) => Math.Max(1, (long)Math.Round(c * 0.125));
         Assert.Equal(IndependentVggMacs(Vgg16.Plan.Where(c => c != 0).Select(c => scaled(c)).Append(scaled(512)).Append(scaled(512)).ToArray(), 10), cost.Macs);
         Assert.Equal(cost.Macs, cost.NonZeroMacs);
@@ -323,7 +323,7 @@ public class CompactionTests
 
         using var masked = PrunedVgg(0.4);
         using var compact = Compaction.Compact(masked);
-        var report = PruningCostReport.Measure([("masked", masked), ("compacted", compact)], latencyRepeats: 3, warmup: 1);
+        var report = PruningCostReport.Measure([("masked", masked), ("compacted", compact)], latencyRepeats: 3, warmup: 1, batch: 4, batchRepeats: 2);
         var (m, c) = (report.Models[0], report.Models[1]);
         Assert.True(m.NonZeroMacs < m.Macs);
         // Compaction keeps no zero weights (layered pruning leaves none inside surviving channels) and also drops the
@@ -337,6 +337,11 @@ public class CompactionTests
         Assert.Contains("| masked |", markdown);
         Assert.Contains("| compacted |", markdown);
         Assert.True(c.LatencyB1Seconds > 0);
+        Assert.True(c.BatchSecondsPerImage > 0);
+        Assert.Contains("| per image at b4 (ms) |", markdown);
+        Assert.Equal(4, report.Batch);
+        var e = Assert.Throws<SalientException>(() => PruningCostReport.Measure([("masked", masked)], batch: 0));
+        Assert.Contains("--report-batch", e.Message);
     }
 
     /// <summary>Conv MACs 9·in·out·side² per convolution of the paper's plan (32 px input), then the three linear layers.</summary>

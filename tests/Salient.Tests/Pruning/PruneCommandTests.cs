@@ -62,9 +62,10 @@ public class PruneCommandTests
         using (var model = ModelFactory.Create(new ModelSpec { Architecture = architecture, BatchNorm = batchNorm, Width = 0.125, NumClasses = 3, Stem = "cifar" }))
             Checkpoint.Save(input, model, ["a", "b", "c"]);
 
-        var (exit, output, error) = CliRunner.Run("prune", "--checkpoint", input, "--method", "layered", "--amount", "0.25", "--out", folder["out.safetensors"], "--report");
+        var (exit, output, error) = CliRunner.Run("prune", "--checkpoint", input, "--method", "layered", "--amount", "0.25", "--out", folder["out.safetensors"], "--report", "--report-batch", "8");
 
         Assert.True(exit == 0, error);
+        Assert.Contains("| per image at b8 (ms) |", output);
         var rows = ReportRows(output);
         // A masked model still executes its zeros: same parameters and MACs as the dense one.
         Assert.Equal(rows["dense"], rows["masked"]);
@@ -114,6 +115,8 @@ public class PruneCommandTests
             Assert.Equal(CommandRunner.UserError, RunSalient("prune", "--checkpoint", input, "--method", "l1", "--amount", "1.2", "--out", output));
             Assert.False(File.Exists(output));
             Assert.Equal(CommandRunner.UserError, RunSalient("prune", "--checkpoint", Path.Combine(dir.FullName, "missing.safetensors"), "--method", "l1", "--out", output));
+            Assert.Equal(CommandRunner.UserError, RunSalient("prune", "--checkpoint", input, "--method", "l1", "--out", output, "--report", "--report-batch", "0"));
+            Assert.False(File.Exists(output));
         }
         finally
         {
