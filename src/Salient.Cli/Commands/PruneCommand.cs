@@ -54,6 +54,7 @@ internal static class PruneCommand
                 {
                     var rows = new List<(string, SalientModel)> { ("dense", dense.Model), ("masked", model) };
                     if (compacted is not null) rows.Add(("compacted", compacted));
+                    Console.Error.WriteLine($"Timing the {rows.Count} models in turn, one image at a time, then in batches of {parse.GetValue(reportBatch)} ...");
                     Console.WriteLine(PruningCostReport.Measure(rows, batch: parse.GetValue(reportBatch)).ToMarkdown());
                 }
                 var metadata = new Dictionary<string, string>(source.Metadata)
