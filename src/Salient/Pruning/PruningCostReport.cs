@@ -19,7 +19,7 @@ public sealed record ModelCost(string Model, long Parameters, long NonZeroParame
 /// <summary>Dense vs masked vs compacted (or any set of models), with a Markdown renderer.</summary>
 public sealed record PruningCostReport(IReadOnlyList<ModelCost> Models, int Batch)
 {
-    /// <summary>The batch of the throughput column: the batch the paper trains and evaluates with.</summary>
+    /// <summary>The batch of the throughput column: the batch the paper trains with (SPEC.md).</summary>
     public const int DefaultBatch = 128;
 
     /// <summary>
@@ -37,6 +37,7 @@ public sealed record PruningCostReport(IReadOnlyList<ModelCost> Models, int Batc
         return new(models.Select((m, i) => Counted(m.Label, m.Model, latencies[i], batches[i] / batch)).ToList(), batch);
     }
 
+    /// <summary>Stops with one sentence, before any work, on a batch of less than one image.</summary>
     public static void CheckBatch(int batch)
     {
         if (batch < 1) throw new SalientException($"The cost report's batch (--report-batch) must be at least 1 image, got {batch}.");
