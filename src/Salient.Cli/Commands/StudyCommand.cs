@@ -15,7 +15,7 @@ internal static class StudyCommand
         var settingsFile = new Option<string?>("--settings") { Description = "Study settings JSON (overrides --preset)" };
         var outDir = new Option<string?>("--out") { Description = "Study folder (default: studies/<name>); rerunning resumes it" };
         var writeSettings = new Option<string?>("--write-settings") { Description = "Write the chosen settings as JSON to this file and stop (a starting point for your own study)" };
-        var dryRun = new Option<bool>("--dry-run") { Description = "List the cells, what each needs and its estimated time and CPU time on this machine, and stop" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "List the cells, which are done in the study folder, what each needs and the estimated time and CPU time of those left on this machine, and stop" };
         var cellOption = new Option<string?>("--cell") { Description = "Run only this cell (its dependencies must be done), write its outcome file and stop; what workers and Slurm jobs run" };
         var worker = new Option<bool>("--worker") { Description = "Run the cells whose ids arrive on standard input, one per line, until it closes; what --jobs workers run", Hidden = true };
         var executorOption = new Option<string>("--executor") { Description = "Where cells run: local (this machine) or slurm (one Slurm job per cell, options from the settings' 'slurm' section)", DefaultValueFactory = _ => "local" };
@@ -56,7 +56,7 @@ internal static class StudyCommand
             var estimate = StudyEstimate.Measure(settings);
             if (dry)
             {
-                PrintPlan(plan, estimate);
+                PrintPlan(plan, estimate, StudyRunner.DoneCells(plan, folder));
                 return 0;
             }
             using var stop = new CancellationTokenSource();
@@ -132,21 +132,31 @@ internal static class StudyCommand
         return 0;
     }
 
-    private static void PrintPlan(StudyPlan plan, StudyEstimate estimate)
+    private static void PrintPlan(StudyPlan plan, StudyEstimate estimate, IReadOnlySet<string> done)
     {
         // The measurement kept every torch thread busy: its CPU time is the wall time times the threads.
         int threads = get_num_threads();
         double Cpu(CellPlan c) => estimate.Seconds(c) * threads;
-        TerminalTables.Write(new ReportTable("cells", $"The cells of study '{plan.Settings.Name}'", "", ["cell", "needs", $"time ({threads} threads)", "CPU time"],
-            plan.Cells.Select(c => new[] { c.Id, string.Join(" ", c.DependsOn), Duration(TimeSpan.FromSeconds(estimate.Seconds(c))), Duration(TimeSpan.FromSeconds(Cpu(c))) }).ToList()));
-        TerminalTables.Write(new ReportTable("kinds", "Cells by kind (one Slurm job each)", "", ["kind", "cells", "CPU time, all", "CPU time, longest cell"],
-            plan.Cells.GroupBy(c => c.Kind).Select(g => new[]
+        var left = plan.Cells.Where(c => !done.Contains(c.Id)).ToList();
+        TerminalTables.Write(new ReportTable("cells", $"The cells of study '{plan.Settings.Name}'", "",
+            ["cell", "state", "needs", $"time ({threads} threads)", "CPU time"],
+            plan.Cells.Select(c => done.Contains(c.Id)
+                ? new[] { c.Id, "done", string.Join(" ", c.DependsOn), "", "" }
+                : [c.Id, "to run", string.Join(" ", c.DependsOn), Duration(TimeSpan.FromSeconds(estimate.Seconds(c))), Duration(TimeSpan.FromSeconds(Cpu(c)))]).ToList()));
+        if (left.Count == 0)
+        {
+            Console.WriteLine($"All {plan.Cells.Count} cells are done; a run would only write the report.");
+            return;
+        }
+        TerminalTables.Write(new ReportTable("kinds", "Cells to run, by kind (one Slurm job each)", "", ["kind", "cells", "CPU time, all", "CPU time, longest cell"],
+            left.GroupBy(c => c.Kind).Select(g => new[]
             {
                 g.Key.ToString().ToLowerInvariant(), g.Count().ToString(), Duration(TimeSpan.FromSeconds(g.Sum(Cpu))),
                 $"{Duration(TimeSpan.FromSeconds(g.Max(Cpu)))} ({g.MaxBy(Cpu)!.Id})",
             }).ToList()));
-        Console.WriteLine($"{plan.Cells.Count} cells; estimated {Duration(estimate.Total(plan.Cells))} of computing on this machine with {threads} torch threads, " +
-                          $"{Duration(TimeSpan.FromSeconds(plan.Cells.Sum(Cpu)))} of CPU time ({estimate.SecondsPerPass * 1000:F2} ms per forward+backward pass of one image).");
+        var cells = done.Count == 0 ? $"{plan.Cells.Count} cells" : $"{plan.Cells.Count} cells, {done.Count} done, {left.Count} to run";
+        Console.WriteLine($"{cells}; estimated {Duration(estimate.Total(left))} of computing on this machine with {threads} torch threads, " +
+                          $"{Duration(TimeSpan.FromSeconds(left.Sum(Cpu)))} of CPU time ({estimate.SecondsPerPass * 1000:F2} ms per forward+backward pass of one image).");
     }
 
     internal static string Duration(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours} h {t.Minutes:00} min" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes} min {t.Seconds:00} s" : $"{t.TotalSeconds:F0} s";

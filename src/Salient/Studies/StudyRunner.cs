@@ -45,6 +45,19 @@ public sealed class StudyRunner(StudySettings settings, string folder, IProgress
         if (run.Pending.Count > 0) (executor ?? new InProcessExecutor()).Execute(run);
         return run.Outcome();
     }
+
+    /// <summary>
+    /// The planned cells a run in <paramref name="folder"/> would reuse rather than compute, as
+    /// <see cref="Run"/> decides it; for a dry run, so it creates nothing where no study ran yet.
+    /// </summary>
+    public static IReadOnlySet<string> DoneCells(StudyPlan plan, string folder)
+    {
+        if (!File.Exists(Path.Combine(folder, DatabaseFile)) && !Directory.Exists(Path.Combine(folder, StudyPlan.CellsFolder)))
+            return new HashSet<string>();
+        using var store = new ResultStore(folder);
+        store.Sync();
+        return plan.Cells.Where(c => StudyExecution.Reusable(store, folder, c)).Select(c => c.Id).ToHashSet();
+    }
 }
 
 /// <summary>
@@ -76,7 +89,7 @@ public sealed class StudyExecution
         Cancellation = cancellation;
         foreach (var cell in plan.Cells)
         {
-            if (store.IsDone(cell) && (cell.Artefact is null || File.Exists(Path.Combine(folder, cell.Artefact))))
+            if (Reusable(store, folder, cell))
             {
                 done.Add(cell.Id);
                 cached.Add(cell.Id);
@@ -85,6 +98,10 @@ public sealed class StudyExecution
         Pending = plan.Cells.Where(c => !done.Contains(c.Id)).ToList();
         totalPasses = Pending.Sum(c => c.Passes);
     }
+
+    /// <summary>A cell finished with its planned hash (so with the same settings), and its artefact, if any, is still there.</summary>
+    internal static bool Reusable(ResultStore store, string folder, CellPlan cell) =>
+        store.IsDone(cell) && (cell.Artefact is null || File.Exists(Path.Combine(folder, cell.Artefact)));
 
     public StudyPlan Plan { get; }
     public string Folder { get; }

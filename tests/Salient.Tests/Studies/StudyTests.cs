@@ -4,6 +4,7 @@ using Salient.Evaluation.Metrics;
 using Salient.Models;
 using Salient.Reporting;
 using Salient.Studies;
+using Salient.Tests.Cli;
 using static TorchSharp.torch;
 
 namespace Salient.Tests.Studies;
@@ -89,12 +90,27 @@ public class StudyTests
     public void ChangingOneMethodsSettingRerunsOnlyThatMethodsCells()
     {
         using var temp = new TempFolder();
+        // Where no study ran, nothing is done and looking creates nothing.
+        Assert.Empty(StudyRunner.DoneCells(StudyPlan.Build(Tiny), temp["not yet"]));
+        Assert.False(Directory.Exists(temp["not yet"]));
         new StudyRunner(Tiny, temp.Path).Run();
         var changed = Tiny with { Explanations = Tiny.Explanations with { SgSigma = 0.3 } };
+        var plan = StudyPlan.Build(changed);
+        var done = StudyRunner.DoneCells(plan, temp.Path);
+        File.WriteAllText(temp["changed.json"], changed.ToJson());
+        var (exit, dryRun, _) = CliRunner.Run("study", "--settings", temp["changed.json"], "--out", temp.Path, "--dry-run");
+
         var outcome = new StudyRunner(changed, temp.Path).Run();
         Assert.Empty(outcome.Failed);
         Assert.All(outcome.Computed, c => Assert.Contains("/sg/", c));
         Assert.Equal(11 * 9, outcome.Computed.Count); // explain and the 8 map metrics of SG for every model
+        // The dry run foretold exactly the cells the run computed, and said so.
+        Assert.Equal(plan.Cells.Select(c => c.Id).Except(done).Order(), outcome.Computed.Order());
+        Assert.Equal(0, exit);
+        Assert.Contains($"{TinyCells} cells, {TinyCells - 11 * 9} done, {11 * 9} to run; estimated", dryRun);
+        string Row(string cell) => dryRun.Split('\n').Single(l => l.TrimStart('│', ' ').StartsWith(cell + " "));
+        Assert.Contains(" to run ", Row("explain/Nat/sg/s0"));
+        Assert.Contains(" done ", Row("explain/Nat/vg/s0"));
     }
 
     [Fact]
