@@ -16,7 +16,7 @@ internal static class StudyCommand
         var outDir = new Option<string?>("--out") { Description = "Study folder (default: studies/<name>); rerunning resumes it" };
         var writeSettings = new Option<string?>("--write-settings") { Description = "Write the chosen settings as JSON to this file and stop (a starting point for your own study)" };
         var dryRun = new Option<bool>("--dry-run") { Description = "List the cells, which are done in the study folder, what each needs and the estimated time and CPU time of those left on this machine, and stop" };
-        var cellOption = new Option<string?>("--cell") { Description = "Run only this cell (its dependencies must be done), write its outcome file and stop; what workers and Slurm jobs run" };
+        var cellOption = new Option<string?>("--cell") { Description = "Run only this cell (its dependencies must be done; a cell already done with these settings is not run again), write its outcome file and stop; what workers and Slurm jobs run" };
         var worker = new Option<bool>("--worker") { Description = "Run the cells whose ids arrive on standard input, one per line, until it closes; what --jobs workers run", Hidden = true };
         var executorOption = new Option<string>("--executor") { Description = "Where cells run: local (this machine) or slurm (one Slurm job per cell, options from the settings' 'slurm' section)", DefaultValueFactory = _ => "local" };
         executorOption.AcceptOnlyFromAmong("local", "slurm");
@@ -109,6 +109,11 @@ internal static class StudyCommand
     {
         var cell = plan.Get(cellId);
         using var runner = new CellRunner(plan, folder, new SyncProgress<CellProgress>(p => Console.Error.WriteLine(CellCommand.ProgressLine(p))));
+        if (runner.IsDone(cell))
+        {
+            Console.WriteLine($"{cell.Id}: already done with these settings; outcome in {Path.Combine(folder, cell.OutcomeFile)}. Nothing to run.");
+            return 0;
+        }
         var outcome = runner.Run(cell);
         Console.WriteLine(outcome.Status == CellOutcome.Done
             ? $"{cell.Id}: done in {outcome.Seconds:F1} s; outcome in {Path.Combine(folder, cell.OutcomeFile)}"

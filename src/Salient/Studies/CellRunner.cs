@@ -28,6 +28,20 @@ public sealed class CellRunner(StudyPlan plan, string folder, IProgress<CellProg
     private ModelSpec? spec;
 
     /// <summary>
+    /// The cell's outcome file says it finished with these settings (same hash) and its artefact, if
+    /// any, is there: running it again would only recompute the same result. Read from the outcome
+    /// file, the one record every process writes, so asking opens no results store.
+    /// </summary>
+    public bool IsDone(CellPlan cell)
+    {
+        var path = Path.Combine(folder, cell.OutcomeFile);
+        if (!File.Exists(path)) return false;
+        var outcome = CellOutcome.Read(path);
+        return outcome.Status == CellOutcome.Done && outcome.Hash == cell.Hash
+               && (cell.Artefact is null || File.Exists(Path.Combine(folder, cell.Artefact)));
+    }
+
+    /// <summary>
     /// Runs the cell and writes its outcome file (done or failed). A stop request
     /// (<see cref="OperationCanceledException"/>) propagates and writes nothing: the cell is simply not done.
     /// </summary>

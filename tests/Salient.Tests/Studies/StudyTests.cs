@@ -203,6 +203,31 @@ public class StudyTests
     }
 
     [Fact]
+    public void ACellAskedForAgainWithTheSameSettingsIsNotRecomputed()
+    {
+        using var temp = new TempFolder();
+        var settings = Tiny with { Strategies = ["natural"], PruningMethods = [], Explanations = Tiny.Explanations with { Methods = ["vg"] } };
+        File.WriteAllText(temp["s.json"], settings.ToJson());
+        string[] cell = ["study", "--settings", temp["s.json"], "--out", temp.Path, "--cell", "data"];
+        var (first, ran, _) = CliRunner.Run(cell);
+        Assert.Equal(0, first);
+        Assert.Contains("data: done in", ran);
+        var outcome = temp[StudyPlan.Build(settings).Get("data").OutcomeFile];
+        var written = File.GetLastWriteTimeUtc(outcome);
+
+        var (again, said, _) = CliRunner.Run(cell);
+        Assert.Equal(0, again);
+        Assert.Contains("data: already done with these settings; outcome in", said);
+        Assert.Equal(written, File.GetLastWriteTimeUtc(outcome));
+
+        // Other settings for the same cell: it runs again.
+        File.WriteAllText(temp["s.json"], (settings with { Explanations = settings.Explanations with { Images = settings.Explanations.Images + 1 } }).ToJson());
+        var (changed, reran, _) = CliRunner.Run(cell);
+        Assert.Equal(0, changed);
+        Assert.Contains("data: done in", reran);
+    }
+
+    [Fact]
     public void CellsRunOneByOneElsewhereGiveTheSameTablesBitForBit()
     {
         using var local = new TempFolder();
