@@ -143,7 +143,9 @@ public sealed class CellRunner(StudyPlan plan, string folder, IProgress<CellProg
                 var trainer = new Trainer(recipe);
                 foreach (var (k, v) in metadata) trainer.ExtraMetadata[k] = v;
                 var state = trainer.Train(model, Data, checkpoint, resume: true,
-                    new SyncProgress<TrainingProgress>(p => Report(cell, $"epoch {p.Epoch}/{p.Epochs}", ((p.Epoch - 1) * (double)p.Batches + p.Batch) / (p.Epochs * (double)p.Batches))));
+                    // The batch is named because the fraction is the whole cell's: "epoch 1/6 13 %" alone reads as 13 % of epoch 1.
+                    new SyncProgress<TrainingProgress>(p => Report(cell, $"epoch {p.Epoch}/{p.Epochs}, batch {p.Batch}/{p.Batches}",
+                        ((p.Epoch - 1) * (double)p.Batches + p.Batch) / (p.Epochs * (double)p.Batches))));
                 history.AddRange(state.History);
             }
             else

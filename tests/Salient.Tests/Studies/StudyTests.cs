@@ -228,6 +228,27 @@ public class StudyTests
     }
 
     [Fact]
+    public void TrainingProgressNamesEpochAndBatchAndCountsTheWholeCell()
+    {
+        using var temp = new TempFolder();
+        var settings = Tiny with { Strategies = ["natural"], PruningMethods = [], Training = Tiny.Training with { Epochs = 2 } };
+        var plan = StudyPlan.Build(settings);
+        var seen = new List<CellProgress>();
+        using var runner = new CellRunner(plan, temp.Path, new SyncProgress<CellProgress>(seen.Add));
+        Assert.Equal(CellOutcome.Done, runner.Run(plan.Get("data")).Status);
+        Assert.Equal(CellOutcome.Done, runner.Run(plan.Get("train/Nat/s0")).Status);
+
+        var batches = seen.Select(p => System.Text.RegularExpressions.Regex.Match(p.Stage, @"^epoch (\d+)/2, batch (\d+)/(\d+)$"))
+            .Zip(seen).Where(m => m.First.Success)
+            .Select(m => (Epoch: int.Parse(m.First.Groups[1].Value), Batch: int.Parse(m.First.Groups[2].Value), Of: int.Parse(m.First.Groups[3].Value), m.Second.Fraction))
+            .ToList();
+        int perEpoch = batches[0].Of;
+        Assert.Equal(2 * perEpoch, batches.Count); // one report per batch of both epochs
+        Assert.All(batches, b => Assert.Equal(((b.Epoch - 1) * perEpoch + b.Batch) / (2.0 * perEpoch), b.Fraction, 12));
+        Assert.Equal((1, perEpoch, 0.5), (batches[perEpoch - 1].Epoch, batches[perEpoch - 1].Batch, batches[perEpoch - 1].Fraction));
+    }
+
+    [Fact]
     public void CellsRunOneByOneElsewhereGiveTheSameTablesBitForBit()
     {
         using var local = new TempFolder();
