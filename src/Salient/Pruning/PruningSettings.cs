@@ -77,35 +77,10 @@ public enum PruningFlow
     PostNoFineTune,
 }
 
-/// <summary>One cell of the pruning grid: a method with its settings and a flow; the trainer runs it.</summary>
-public sealed record PruningFlowSettings
+/// <summary>The flows' names: as settings spell them, and as the paper's column labels.</summary>
+public static class PruningFlowNames
 {
-    public PruningFlow Flow { get; init; } = PruningFlow.PostFineTune;
-    public PruningSettings Pruning { get; init; } = PruningSettings.Paper(PruningMethod.L1Unstructured);
-    /// <summary>Epochs of natural training after post-train pruning (paper: 50); the pre-train flow trains the full recipe.</summary>
-    public int FineTuneEpochs { get; init; } = 50;
-
-    /// <summary>True when the model is pruned right after initialisation, before any training.</summary>
-    public bool PrunesBeforeTraining => Flow == PruningFlow.Pre;
-    /// <summary>True when a trained natural model is the starting point.</summary>
-    public bool StartsFromTrainedModel => Flow != PruningFlow.Pre;
-    /// <summary>Epochs to train after pruning: the full recipe's for Pre, <see cref="FineTuneEpochs"/> for PostFineTune, 0 for PostNoFineTune.</summary>
-    public int EpochsAfterPruning(int naturalEpochs) => Flow switch
-    {
-        PruningFlow.Pre => naturalEpochs,
-        PruningFlow.PostFineTune => FineTuneEpochs,
-        _ => 0,
-    };
-
-    /// <summary>The paper's column labels: Pre, Post-FT, Post-noFT.</summary>
-    public string Label => Flow switch
-    {
-        PruningFlow.Pre => PruningRecord.Pre,
-        PruningFlow.PostFineTune => PruningRecord.PostFineTuned,
-        _ => PruningRecord.PostNotFineTuned,
-    };
-
-    public static PruningFlow ParseFlow(string name) => name.Trim().ToLowerInvariant().Replace("_", "-") switch
+    public static PruningFlow Parse(string name) => name.Trim().ToLowerInvariant().Replace("_", "-") switch
     {
         "pre" or "pre-train" => PruningFlow.Pre,
         "post-ft" or "post-finetune" or "post-fine-tune" => PruningFlow.PostFineTune,
@@ -113,9 +88,11 @@ public sealed record PruningFlowSettings
         _ => throw new SalientException($"Unknown pruning flow '{name}'; use pre, post-ft or post-noft."),
     };
 
-    public void Validate()
+    /// <summary>The paper's column labels: Pre, Post-FT, Post-noFT.</summary>
+    public static string Label(PruningFlow flow) => flow switch
     {
-        Pruning.Validate();
-        if (FineTuneEpochs < 0) throw new SalientException($"Pruning setting FineTuneEpochs = {FineTuneEpochs} is negative; use 0 or more (the paper fine-tunes 50 epochs).");
-    }
+        PruningFlow.Pre => PruningRecord.Pre,
+        PruningFlow.PostFineTune => PruningRecord.PostFineTuned,
+        _ => PruningRecord.PostNotFineTuned,
+    };
 }

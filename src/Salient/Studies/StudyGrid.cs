@@ -14,13 +14,7 @@ public sealed record ModelPlan(string Name, string Strategy, PruningMethod? Meth
         _ => Strategy == "adversarial" ? "Adv" : "Nat",
     };
 
-    public string? FlowLabel => Flow switch
-    {
-        PruningFlow.Pre => PruningRecord.Pre,
-        PruningFlow.PostFineTune => PruningRecord.PostFineTuned,
-        PruningFlow.PostNoFineTune => PruningRecord.PostNotFineTuned,
-        _ => null,
-    };
+    public string? FlowLabel => Flow is { } flow ? PruningFlowNames.Label(flow) : null;
 }
 
 /// <summary>The models of a study in an order where every model comes after the one it starts from.</summary>
@@ -36,7 +30,7 @@ public static class StudyGrid
         foreach (var methodName in s.PruningMethods)
         {
             var method = PruningSettings.ParseMethod(methodName);
-            var flows = s.PruningFlows.Select(PruningFlowSettings.ParseFlow).ToHashSet();
+            var flows = s.PruningFlows.Select(PruningFlowNames.Parse).ToHashSet();
             var label = new ModelPlan("", "natural", method, null, null).MethodLabel;
             if (flows.Contains(PruningFlow.Pre))
                 plans.Add(new ModelPlan($"{label}-Pre", "natural", method, PruningFlow.Pre, null));

@@ -191,10 +191,10 @@ public sealed record StudySettings
         if (PruningMethods.Length > 0 && !Strategies.Contains("natural") && PruningFlows.Any(f => f != "pre"))
             throw new SalientException("Post-train pruning flows start from the natural model; add 'natural' to 'strategies' or keep only the 'pre' flow.");
         foreach (var m in PruningMethods) PruningSettings.ParseMethod(m);
-        foreach (var f in PruningFlows) PruningFlowSettings.ParseFlow(f);
+        foreach (var f in PruningFlows) PruningFlowNames.Parse(f);
         Explanations.Validate();
         Model.Validate();
-        if (PruningMethods.Length > 0 && PruningFlows.Select(PruningFlowSettings.ParseFlow).Contains(PruningFlow.PostFineTune) && Pruning.FineTuneEpochs < 1)
+        if (PruningMethods.Length > 0 && PruningFlows.Select(PruningFlowNames.Parse).Contains(PruningFlow.PostFineTune) && Pruning.FineTuneEpochs < 1)
             throw new SalientException($"'pruning.fineTuneEpochs' is {Pruning.FineTuneEpochs} but the post-ft flow fine-tunes; give at least 1 epoch (the paper: 50) or drop 'post-ft' from 'pruningFlows'.");
         foreach (var name in Metrics.Keys)
             if (!ExplanationMetrics.Names.Contains(name))

@@ -64,19 +64,12 @@ public class PruningErrorTests
     }
 
     [Fact]
-    public void FlowsDescribeWhenToPruneAndHowLongToTrain()
+    public void FlowNamesParseToTheirFlowsAndTheirLabels()
     {
-        var pre = new PruningFlowSettings { Flow = PruningFlowSettings.ParseFlow("pre") };
-        Assert.True(pre.PrunesBeforeTraining);
-        Assert.Equal(100, pre.EpochsAfterPruning(100));
-        var ft = new PruningFlowSettings { Flow = PruningFlowSettings.ParseFlow("post-ft") };
-        Assert.True(ft.StartsFromTrainedModel);
-        Assert.Equal(50, ft.EpochsAfterPruning(100));
-        Assert.Equal("Post-FT", ft.Label);
-        var noFt = new PruningFlowSettings { Flow = PruningFlowSettings.ParseFlow("post_noft") };
-        Assert.Equal(0, noFt.EpochsAfterPruning(100));
-        Assert.Equal("Post-noFT", noFt.Label);
-        Assert.Throws<SalientException>(() => PruningFlowSettings.ParseFlow("during"));
-        Assert.Throws<SalientException>(() => new PruningFlowSettings { FineTuneEpochs = -1 }.Validate());
+        Assert.Equal("Pre", PruningFlowNames.Label(PruningFlowNames.Parse("pre")));
+        Assert.Equal("Post-FT", PruningFlowNames.Label(PruningFlowNames.Parse("post-ft")));
+        Assert.Equal("Post-noFT", PruningFlowNames.Label(PruningFlowNames.Parse("post_noft")));
+        var e = Assert.Throws<SalientException>(() => PruningFlowNames.Parse("during"));
+        Assert.Equal("Unknown pruning flow 'during'; use pre, post-ft or post-noft.", e.Message);
     }
 }
