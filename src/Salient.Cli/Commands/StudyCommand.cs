@@ -161,7 +161,7 @@ internal static class StudyCommand
             }).ToList()));
         var cells = done.Count == 0 ? $"{plan.Cells.Count} cells" : $"{plan.Cells.Count} cells, {done.Count} done, {left.Count} to run";
         Console.WriteLine($"{cells}; estimated {Duration(estimate.Total(left))} of computing on this machine with {threads} torch threads, " +
-                          $"{Duration(TimeSpan.FromSeconds(left.Sum(Cpu)))} of CPU time ({estimate.SecondsPerPass * 1000:F2} ms per forward+backward pass of one image).");
+                          $"{Duration(TimeSpan.FromSeconds(left.Sum(Cpu)))} of CPU time ({estimate.SecondsPerPass * 1000:F2} ms per image of a training step, counted as one forward+backward pass).");
     }
 
     internal static string Duration(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours} h {t.Minutes:00} min" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes} min {t.Seconds:00} s" : $"{t.TotalSeconds:F0} s";
