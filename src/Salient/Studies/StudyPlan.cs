@@ -169,15 +169,24 @@ public sealed class StudyPlan
     };
 
     // Training passes over the images plus a test evaluation (a forward is about a third of a pass); an
-    // adversarial step adds one pass per attack iteration. The data size is not known before loading:
+    // adversarial step adds an attack pass per iteration, and an adversarial epoch ends with its robust
+    // check (attack and forward on the check images). The data size is not known before loading:
     // the estimate takes it from the data settings where it can.
     private static double TrainingPasses(StudySettings settings, TrainingRecipe recipe)
     {
         double trainImages = settings.Data.Source == Data.DataSettings.Synthetic ? settings.Data.SyntheticTrainImages : EstimatedRealTrainImages;
         double testImages = settings.Data.Source == Data.DataSettings.Synthetic ? settings.Data.SyntheticTestImages : EstimatedRealTrainImages / 4;
-        double perImage = recipe.Strategy == "adversarial" ? 1 + recipe.Attack.Iterations : 1;
-        return recipe.Epochs * (trainImages * perImage + testImages / 3);
+        if (recipe.Strategy != "adversarial") return recipe.Epochs * (trainImages + testImages / 3);
+        double check = Math.Min(recipe.RobustTestImages, testImages) * (AttackPass * recipe.RobustCheckIterations + 1.0 / 3);
+        return recipe.Epochs * (trainImages * (1 + AttackPass * recipe.Attack.Iterations) + testImages / 3 + check);
     }
+
+    /// <summary>
+    /// An attack iteration in training steps of one image: it computes no weight gradients and makes no
+    /// update. Measured with the paper's VGG-16 at batch 128 here: PGD-7 0.71, FGSM-RS 0.78 (bench
+    /// keys against the plain step), 0.67 in the real GTSRB study's adversarial epochs.
+    /// </summary>
+    private const double AttackPass = 0.7;
 
     /// <summary>For estimates before the data is loaded: GTSRB's training split, 80% of 39,209 images.</summary>
     public const double EstimatedRealTrainImages = 31_367;
