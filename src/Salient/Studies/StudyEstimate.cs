@@ -22,7 +22,8 @@ public sealed record StudyEstimate(double SecondsPerPass)
     /// Times a few training steps of the study's model on random images of its size, as the trainer
     /// runs them: augmentation, forward, loss, backward and the optimizer's update, at the recipe's
     /// batch size (at most 128). Timing only the passes, at batch 64, gave 9.6 ms per image where
-    /// the trainer's epochs on real GTSRB took 12.5: a third more than estimated.
+    /// the trainer's epochs on real GTSRB took 11.4 per counted pass (385 s for 30,870 training and
+    /// 8,339 test images).
     /// </summary>
     public static StudyEstimate Measure(StudySettings settings, int steps = 5)
     {
