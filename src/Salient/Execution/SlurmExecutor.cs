@@ -101,7 +101,7 @@ public sealed class SlurmExecutor : ICellExecutor
                 run.Tell($"Cancelled Slurm job {record.JobId} of {cell.Id}: it was submitted for other settings.");
             }
             else if (record?.Hash == cell.Hash && NewOutcome(run.Folder, cell) is { Status: CellOutcome.Done } finished
-                     && (cell.Artefact is null || File.Exists(Path.Combine(run.Folder, cell.Artefact))))
+                     && cell.HasArtefactIn(run.Folder))
             {
                 // Its job ended since the store last read the outcome files.
                 run.Finished(cell, finished);

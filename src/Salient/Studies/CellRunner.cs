@@ -37,8 +37,7 @@ public sealed class CellRunner(StudyPlan plan, string folder, IProgress<CellProg
         var path = Path.Combine(folder, cell.OutcomeFile);
         if (!File.Exists(path)) return false;
         var outcome = CellOutcome.Read(path);
-        return outcome.Status == CellOutcome.Done && outcome.Hash == cell.Hash
-               && (cell.Artefact is null || File.Exists(Path.Combine(folder, cell.Artefact)));
+        return outcome.Status == CellOutcome.Done && outcome.Hash == cell.Hash && cell.HasArtefactIn(folder);
     }
 
     /// <summary>
@@ -52,8 +51,8 @@ public sealed class CellRunner(StudyPlan plan, string folder, IProgress<CellProg
         try
         {
             Report(cell, "starting", 0);
-            foreach (var need in cell.DependsOn.Select(plan.Get).Where(c => c.Artefact is not null))
-                if (!File.Exists(Path.Combine(folder, need.Artefact!)))
+            foreach (var need in cell.DependsOn.Select(plan.Get))
+                if (!need.HasArtefactIn(folder))
                     throw new SalientException($"Cell {cell.Id} needs {need.Artefact} from cell {need.Id}, which is missing; run that cell first.");
             var tables = cell.Kind switch
             {

@@ -39,6 +39,9 @@ public sealed record CellPlan
     /// <summary>Estimated cost in model forward+backward passes of one image (see <see cref="StudyPlan.Passes"/>).</summary>
     public double Passes { get; init; }
 
+    /// <summary>True when the cell leaves no artefact or its artefact is in <paramref name="studyFolder"/>.</summary>
+    public bool HasArtefactIn(string studyFolder) => Artefact is null || File.Exists(Path.Combine(studyFolder, Artefact));
+
     /// <summary>The outcome file, relative to the study folder.</summary>
     public string OutcomeFile => Path.Combine(StudyPlan.CellsFolder, Id.Replace('/', '~') + ".json");
 }

@@ -101,7 +101,7 @@ public sealed class StudyExecution
 
     /// <summary>A cell finished with its planned hash (so with the same settings), and its artefact, if any, is still there.</summary>
     internal static bool Reusable(ResultStore store, string folder, CellPlan cell) =>
-        store.IsDone(cell) && (cell.Artefact is null || File.Exists(Path.Combine(folder, cell.Artefact)));
+        store.IsDone(cell) && cell.HasArtefactIn(folder);
 
     public StudyPlan Plan { get; }
     public string Folder { get; }
