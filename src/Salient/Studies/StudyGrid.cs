@@ -34,7 +34,7 @@ public static class StudyGrid
             var label = new ModelPlan("", "natural", method, null, null).MethodLabel;
             if (flows.Contains(PruningFlow.Pre))
                 plans.Add(new ModelPlan($"{label}-Pre", "natural", method, PruningFlow.Pre, null));
-            // Fine-tuning starts from the un-fine-tuned pruned model, so that one is made even when not reported.
+            // Fine-tuning starts from the un-fine-tuned pruned model, so that one is made (and reported) with it.
             if (flows.Contains(PruningFlow.PostNoFineTune) || flows.Contains(PruningFlow.PostFineTune))
                 plans.Add(new ModelPlan($"{label}-Post-noFT", "natural", method, PruningFlow.PostNoFineTune, Natural));
             if (flows.Contains(PruningFlow.PostFineTune))

@@ -153,7 +153,22 @@ public sealed record StudySettings
     public IReadOnlyList<(string Setting, string Paper, string Study, string Why)> DifferencesFromPaper()
     {
         var ignored = new HashSet<string> { "name", "data.source", "report", "deviations", "slurm" };
+        ignored.UnionWith(GridSettings);
         var list = new List<(string, string, string, string)>();
+        string? Reason(params string[] paths) => Deviations
+            .Where(d => paths.Any(path => path == d.Key || path.StartsWith(d.Key + ".")))
+            .OrderByDescending(d => d.Key.Length).Select(d => d.Value).FirstOrDefault();
+        // The grid's three lists are compared by the models they make, not as written: their order,
+        // spelling, and post-ft's un-fine-tuned parent (always made and reported) are no deviation.
+        var paperModels = StudyGrid.Models(Preset("paper")).Select(m => m.Name).ToList();
+        var studyModels = StudyGrid.Models(this).Select(m => m.Name).ToHashSet();
+        if (!studyModels.SetEquals(paperModels))
+        {
+            var without = paperModels.Where(m => !studyModels.Contains(m)).ToList();
+            list.Add((string.Join(", ", GridSettings), $"{paperModels.Count} models",
+                $"{studyModels.Count} models, without {string.Join(", ", without)}",
+                Reason(GridSettings) ?? NoReason));
+        }
         void Walk(string path, JsonNode? paper, JsonNode? study)
         {
             if (ignored.Contains(path)) return;
@@ -165,12 +180,16 @@ public sealed record StudySettings
             }
             string p = paper?.ToJsonString() ?? "–", s = study?.ToJsonString() ?? "–";
             if (p == s) return;
-            var reason = Deviations.Where(d => path == d.Key || path.StartsWith(d.Key + ".")).OrderByDescending(d => d.Key.Length).Select(d => d.Value).FirstOrDefault();
-            list.Add((path, p, s, reason ?? "(no reason given in the study's 'deviations')"));
+            list.Add((path, p, s, Reason(path) ?? NoReason));
         }
         Walk("", JsonSerializer.SerializeToNode(Preset("paper"), Json), JsonSerializer.SerializeToNode(this, Json));
         return list;
     }
+
+    /// <summary>The settings that choose the grid's models (<see cref="StudyGrid.Models"/>).</summary>
+    private static readonly string[] GridSettings = ["strategies", "pruningMethods", "pruningFlows"];
+
+    private const string NoReason = "(no reason given in the study's 'deviations')";
 
     /// <summary>Every metric with its default settings, except the ones given.</summary>
     public static Dictionary<string, JsonObject> DefaultMetrics(params (string Name, object Settings)[] overrides) =>

@@ -34,4 +34,25 @@ public class DeviationTests
         Assert.Equal(("training.batchSize", "128", "64"), (d.Setting, d.Paper, d.Study));
         Assert.Contains("no reason given", d.Why);
     }
+
+    [Fact]
+    public void TheGridIsComparedByTheModelsItMakes()
+    {
+        var paper = StudySettings.Preset("paper");
+        // Another order and spelling, and post-ft without post-noft (whose models come with it): the same eleven models.
+        var same = paper with { PruningMethods = ["layered", "L1", "global"], PruningFlows = ["post-ft", "pre"] };
+        Assert.Empty(same.DifferencesFromPaper());
+
+        var natural = paper with
+        {
+            Strategies = ["natural"],
+            PruningFlows = ["pre"],
+            Deviations = new() { ["strategies"] = "No adversarial model on this budget." },
+        };
+        var d = Assert.Single(natural.DifferencesFromPaper());
+        Assert.Equal("strategies, pruningMethods, pruningFlows", d.Setting);
+        Assert.Equal("11 models", d.Paper);
+        Assert.Equal("4 models, without Adv, L1-Post-noFT, L1-Post-FT, Global-Post-noFT, Global-Post-FT, Layered-Post-noFT, Layered-Post-FT", d.Study);
+        Assert.Equal("No adversarial model on this budget.", d.Why);
+    }
 }
