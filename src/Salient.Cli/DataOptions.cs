@@ -50,12 +50,13 @@ public sealed class DataOptions
     }
 
     /// <summary>A checkpoint is evaluated on the data set it was trained for: same classes, same order.</summary>
-    public static void RequireSameClasses(IReadOnlyList<string> checkpointClasses, IReadOnlyList<string> dataClasses)
+    public static void RequireSameClasses(IReadOnlyList<string> checkpointClasses, IReadOnlyList<string> dataClasses,
+        string fix = "use the data set the model was trained on")
     {
         if (checkpointClasses.Count != dataClasses.Count)
-            throw new SalientException($"The checkpoint has {checkpointClasses.Count} classes but --data has {dataClasses.Count}; use the data set the model was trained on.");
+            throw new SalientException($"The checkpoint has {checkpointClasses.Count} classes but --data has {dataClasses.Count}; {fix}.");
         int i = Enumerable.Range(0, dataClasses.Count).FirstOrDefault(k => checkpointClasses[k] != dataClasses[k], -1);
         if (i >= 0)
-            throw new SalientException($"The checkpoint's class {i} is '{checkpointClasses[i]}' but --data's is '{dataClasses[i]}'; use the data set the model was trained on.");
+            throw new SalientException($"The checkpoint's class {i} is '{checkpointClasses[i]}' but --data's is '{dataClasses[i]}'; {fix}.");
     }
 }

@@ -59,6 +59,7 @@ internal static class TrainCommand
         var collapseDrop = new Option<double?>("--collapse-drop") { Description = "Adversarial: stop when the robust check falls this much (absolute) below its best earlier epoch (1 = never)" };
         var optimizerEps = new Option<double?>("--optimizer-eps") { Description = "Ranger's ε" };
         var init = new Option<string?>("--init") { Description = "Start from this checkpoint's weights and masks (e.g. fine-tune a pruned model) instead of a fresh model; its architecture is used" };
+        var newOutputLayer = new Option<bool>("--new-output-layer") { Description = "With --init: keep every layer of the checkpoint but its output layer, which starts fresh for --data's classes (transfer learning, e.g. from ImageNet weights brought in with 'import')" };
         var prune = new Option<string?>("--prune") { Description = "Prune before training: l1, global or layered (with --init: post-train + fine-tune; without: pre-train flow)" };
         var pruneAmount = new Option<double?>("--prune-amount") { Description = "Pruning fraction (default the paper's: l1 0.2 of each conv, global 0.2, layered 0.1 of channels)" };
         var pruneLinearAmount = new Option<double?>("--prune-linear-amount") { Description = "Pruning fraction of linear layers for l1/layered (default 0.1)" };
@@ -69,7 +70,7 @@ internal static class TrainCommand
         {
             outPath, arch, width, batchNorm, stem, recipeName, epochs, batch, lr, momentum, weightDecay, schedule, warmup, stepEpochs, stepFactor,
             labelSmoothing, translate, rotate, scale, brightness, contrast, noAugmentation, seed, resume, normalization, strategy, optimizer,
-            attack, epsilon, attackSteps, attackStep, robustImages, robustSteps, collapseDrop, optimizerEps, init, prune, pruneAmount, pruneLinearAmount,
+            attack, epsilon, attackSteps, attackStep, robustImages, robustSteps, collapseDrop, optimizerEps, init, newOutputLayer, prune, pruneAmount, pruneLinearAmount,
         };
         data.AddTo(command);
         command.SetAction(CommandRunner.Guard(parse =>
@@ -134,10 +135,17 @@ internal static class TrainCommand
             var checkpoint = parse.GetValue(outPath)!;
             if (File.Exists(checkpoint) && !parse.GetValue(resume))
                 throw new SalientException($"'{checkpoint}' already exists; pass --resume to continue it or choose another --out.");
+            if (parse.GetValue(newOutputLayer) && parse.GetValue(init) is null)
+                throw new SalientException("--new-output-layer replaces the output layer of the --init checkpoint; give --init FILE or drop --new-output-layer.");
             using var split = data.Open(parse);
-            using var model = parse.GetValue(init) is { } initPath ? StartFrom(initPath, split) : FreshModel(split);
+            PruningRecord? startPruning = null;
+            using var model = parse.GetValue(init) is { } initPath
+                ? StartFrom(initPath, split, parse.GetValue(newOutputLayer), parse.GetValue(seed), out startPruning)
+                : FreshModel(split);
 
             var trainer = new Trainer(recipe);
+            // A pruned start keeps its record: pruned after training and now fine-tuned.
+            if (startPruning is not null) trainer.ExtraMetadata[PruningRecord.MetadataKey] = startPruning.AfterTraining().ToJson();
             if (pruning is not null)
             {
                 // On resume the checkpoint's masks replace these; pruning first keeps the layers' buffers in place.
@@ -178,12 +186,26 @@ internal static class TrainCommand
         }
     }
 
-    /// <summary>The post-train flows start from a trained checkpoint: its architecture, weights and masks.</summary>
-    private static SalientModel StartFrom(string path, DataSplit split)
+    /// <summary>
+    /// The post-train flows start from a trained checkpoint: its architecture, weights and masks; transfer
+    /// learning starts from all of it but the output layer.
+    /// </summary>
+    private static SalientModel StartFrom(string path, DataSplit split, bool newOutputLayer, ulong seed, out PruningRecord? pruning)
     {
         using var start = Checkpoint.Load(path);
-        DataOptions.RequireSameClasses(start.ClassNames, split.ClassNames);
-        var model = ModelFactory.Create(start.Model.Spec);
+        pruning = PruningRecord.From(start.Metadata);
+        var spec = start.Model.Spec;
+        int size = split.Train.ImageSize;
+        if (size != spec.InputSize && !spec.TakesAnyInputSize)
+            throw new SalientException($"'{path}' is a {spec.Architecture} for {spec.InputSize}×{spec.InputSize} images but --data gives {size}×{size}; pass --image-size {spec.InputSize}.");
+        if (newOutputLayer)
+        {
+            SeededRandom.SeedTorch(seed, "init");
+            return Checkpoint.WithNewOutputLayer(path, split.ClassNames.Count, size);
+        }
+        DataOptions.RequireSameClasses(start.ClassNames, split.ClassNames,
+            "add --new-output-layer to start from its other layers with a fresh output layer for --data's classes, or use the data set it was trained on");
+        var model = ModelFactory.Create(spec with { InputSize = size });
         Checkpoint.LoadWeightsInto(model, path);
         return model;
     }

@@ -41,14 +41,7 @@ public sealed class Checkpoint : IDisposable
 
     public static Checkpoint Load(string path)
     {
-        var contents = SafeTensors.Read(path);
-        if (!contents.Metadata.TryGetValue(SpecKey, out var specJson) || !contents.Metadata.TryGetValue(ClassesKey, out var classesJson))
-        {
-            foreach (var t in contents.Tensors.Values) t.Dispose();
-            throw new SalientException($"'{path}' is a safetensors file but not a Salient checkpoint (no architecture recorded); bring a PyTorch state dict in with 'salient import'.");
-        }
-        var spec = ModelSpec.FromJson(specJson);
-        var classes = JsonSerializer.Deserialize<string[]>(classesJson) ?? [];
+        var (contents, spec, classes) = ReadRecorded(path);
         var model = ModelFactory.Create(spec);
         try
         {
@@ -65,8 +58,20 @@ public sealed class Checkpoint : IDisposable
         return new Checkpoint { Model = model, ClassNames = classes, Metadata = meta, TrainingState = state, Path = path };
     }
 
-    /// <summary>Loads a checkpoint's weights into an existing model, refusing another architecture.</summary>
-    public static void LoadWeightsInto(SalientModel model, string path)
+    /// <summary>The file's tensors with the architecture and class names it records, refusing a file that records none.</summary>
+    private static (SafeTensors.Contents Contents, ModelSpec Spec, string[] Classes) ReadRecorded(string path)
+    {
+        var contents = SafeTensors.Read(path);
+        if (!contents.Metadata.TryGetValue(SpecKey, out var specJson) || !contents.Metadata.TryGetValue(ClassesKey, out var classesJson))
+        {
+            foreach (var t in contents.Tensors.Values) t.Dispose();
+            throw new SalientException($"'{path}' is a safetensors file but not a Salient checkpoint (no architecture recorded); bring a PyTorch state dict in with 'salient import'.");
+        }
+        return (contents, ModelSpec.FromJson(specJson), JsonSerializer.Deserialize<string[]>(classesJson) ?? []);
+    }
+
+    /// <summary>Loads a checkpoint's weights into an existing model, refusing another architecture; returns the checkpoint's metadata.</summary>
+    public static IReadOnlyDictionary<string, string> LoadWeightsInto(SalientModel model, string path)
     {
         using var ckpt = Load(path);
         var theirs = ckpt.Model.Spec;
@@ -76,6 +81,43 @@ public sealed class Checkpoint : IDisposable
             throw new SalientException(
                 $"Checkpoint '{path}' holds a {Describe(theirs)} but the model is a {Describe(ours)}; use a checkpoint of the same architecture, width and class count.");
         LoadState(model, ckpt.Model.state_dict(), path);
+        return ckpt.Metadata;
+    }
+
+    /// <summary>
+    /// A model for <paramref name="classCount"/> classes that starts from a checkpoint trained on other
+    /// classes, as the paper's ResNet-18 starts from ImageNet weights: every tensor (masks and
+    /// normalisation included) is the checkpoint's except the output layer's, which keeps a new model's
+    /// initialisation (seed the torch generator first for a reproducible one). A model that
+    /// <see cref="ModelSpec.TakesAnyInputSize"/> may be given another <paramref name="inputSize"/>.
+    /// </summary>
+    public static SalientModel WithNewOutputLayer(string path, int classCount, int? inputSize = null)
+    {
+        // The new model is the only one created, so the generator's next draws are its initialisation.
+        var (contents, spec, _) = ReadRecorded(path);
+        if (inputSize is { } size && size != spec.InputSize && !spec.TakesAnyInputSize)
+        {
+            foreach (var t in contents.Tensors.Values) t.Dispose();
+            throw new SalientException($"'{path}' holds a {Describe(spec)} for {spec.InputSize}×{spec.InputSize} images, whose weights do not fit {size}×{size} ones; use images of its size.");
+        }
+        var model = ModelFactory.Create(spec with { NumClasses = classCount, InputSize = inputSize ?? spec.InputSize });
+        var output = model.OutputLayerName + ".";
+        try
+        {
+            var source = contents.Tensors.Where(kv => !kv.Key.StartsWith(TrainingStatePrefix) && !kv.Key.StartsWith(output))
+                .Concat(model.state_dict().Where(kv => kv.Key.StartsWith(output))).ToDictionary();
+            LoadState(model, source, path);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var t in contents.Tensors.Values) t.Dispose();
+        }
+        return model;
     }
 
     private static string Describe(ModelSpec s) => $"{s.Architecture}{(s.BatchNorm ? " with BatchNorm" : "")} (width {s.Width}, {s.NumClasses} classes{(s.Architecture == "resnet18" ? $", {s.Stem} stem" : "")}{(s.LayerWidths is { } w ? $", compacted to [{string.Join(",", w)}]" : "")})";

@@ -44,6 +44,12 @@ public sealed record ModelSpec
     /// </summary>
     public int[]? OffsetRings { get; init; }
 
+    /// <summary>
+    /// Whether the same weights work at another input size: ResNet-18 pools adaptively, while VGG-16's
+    /// first linear layer and a compacted model's offset maps are sized for one input.
+    /// </summary>
+    public bool TakesAnyInputSize => Architecture == "resnet18" && LayerWidths is null;
+
     public const int VggLayerWidthCount = 15;
     public const int VggConvolutionCount = 13;
 

@@ -17,6 +17,10 @@ public sealed record PruningRecord(PruningSettings Settings, string Flow, double
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
+    /// <summary>The record of the model after more training with its masks fixed: a post-train prune becomes
+    /// fine-tuned; a pre-train prune stays what it was.</summary>
+    public PruningRecord AfterTraining() => Flow == PostNotFineTuned ? this with { Flow = PostFineTuned } : this;
+
     public static PruningRecord? From(IReadOnlyDictionary<string, string> metadata) =>
         metadata.TryGetValue(MetadataKey, out var json) ? JsonSerializer.Deserialize<PruningRecord>(json, Json) : null;
 }

@@ -116,6 +116,7 @@ public sealed class CellRunner(StudyPlan plan, string folder, IProgress<CellProg
         var recipe = StudyPlan.RecipeFor(Settings, modelPlan, cell.Seed);
         var checkpoint = ArtefactPath(cell);
         SalientModel model;
+        PruningRecord? upstreamPruning = null;
         if (modelPlan.Upstream is null)
         {
             // Every model trained from scratch with one seed starts from the same initial weights.
@@ -125,7 +126,7 @@ public sealed class CellRunner(StudyPlan plan, string folder, IProgress<CellProg
         else
         {
             model = ModelFactory.Create(Spec);
-            Checkpoint.LoadWeightsInto(model, Path.Combine(folder, plan.Get(cell.DependsOn[0]).Artefact!));
+            upstreamPruning = PruningRecord.From(Checkpoint.LoadWeightsInto(model, Path.Combine(folder, plan.Get(cell.DependsOn[0]).Artefact!)));
         }
         using (model)
         {
@@ -136,6 +137,8 @@ public sealed class CellRunner(StudyPlan plan, string folder, IProgress<CellProg
                 var sparsityAfterPruning = Pruner.Prune(model, pruning);
                 metadata[PruningRecord.MetadataKey] = new PruningRecord(pruning, modelPlan.FlowLabel!, sparsityAfterPruning.Overall).ToJson();
             }
+            else if (upstreamPruning is not null)
+                metadata[PruningRecord.MetadataKey] = upstreamPruning.AfterTraining().ToJson();
             var history = new List<EpochRecord>();
             if (recipe.Epochs > 0)
             {

@@ -45,5 +45,34 @@ public class PruningFlowCommandTests
             }
         }
         Assert.False(fineTuned.Model.MaskableLayers().First().Layer.Weight.equal(before["features.0"].Weight).all().item<bool>());
+        // The fine-tuned checkpoint keeps the record of its pruning, now as fine-tuned.
+        var fineTunedRecord = PruningRecord.From(fineTuned.Metadata)!;
+        Assert.Equal((PruningMethod.LayeredStructured, PruningRecord.PostFineTuned), (fineTunedRecord.Settings.Method, fineTunedRecord.Flow));
+    }
+
+    [Fact]
+    public void TransferLearningKeepsEveryLayerButTheOutputLayer()
+    {
+        using var temp = new TempFolder();
+        var (exit, _, err) = CliRunner.Run(["train", .. Data, "--epochs", "1", "--out", temp["two.safetensors"]]);
+        Assert.True(exit == 0, err);
+        string[] threeClasses = ["--synthetic-classes", "3", "--synthetic-train", "24", "--synthetic-test", "9", "--batch-size", "8", "--epochs", "1"];
+        (exit, _, err) = CliRunner.Run(["train", .. threeClasses, "--init", temp["two.safetensors"], "--out", temp["three.safetensors"]]);
+        Assert.Equal(2, exit);
+        Assert.Contains("The checkpoint has 2 classes but --data has 3; add --new-output-layer", err);
+        Assert.False(File.Exists(temp["three.safetensors"]));
+        (exit, _, err) = CliRunner.Run(["train", .. threeClasses, "--new-output-layer", "--out", temp["three.safetensors"]]);
+        Assert.Equal(2, exit);
+        Assert.Contains("give --init FILE", err);
+        (exit, _, err) = CliRunner.Run(["train", .. threeClasses, "--image-size", "64", "--init", temp["two.safetensors"], "--new-output-layer", "--out", temp["three.safetensors"]]);
+        Assert.Equal(2, exit);
+        Assert.Contains("is a vgg16 for 32×32 images but --data gives 64×64; pass --image-size 32", err);
+
+        (exit, var output, err) = CliRunner.Run(["train", .. threeClasses, "--init", temp["two.safetensors"], "--new-output-layer", "--out", temp["three.safetensors"]]);
+        Assert.True(exit == 0, err);
+        Assert.Contains("Done: 1 epochs", output);
+        using var three = Checkpoint.Load(temp["three.safetensors"]);
+        Assert.Equal(3, three.ClassNames.Count);
+        Assert.Equal(3L, three.Model.state_dict()["classifier.6.weight"].shape[0]);
     }
 }

@@ -32,6 +32,50 @@ public class CheckpointTests
             Assert.True(t.equal(restored[key]).all().item<bool>(), key);
     }
 
+    [Theory]
+    [InlineData("vgg16")]
+    [InlineData("resnet18")]
+    public void ANewOutputLayerKeepsEveryOtherTensorAndStartsFresh(string architecture)
+    {
+        using var temp = new TempFolder();
+        var spec = Tiny with { Architecture = architecture, Stem = "cifar" };
+        random.manual_seed(11);
+        using var trained = ModelFactory.Create(spec);
+        var (masked, layer) = trained.MaskableLayers().First();
+        layer.SetMask(rand_like(layer.Weight).gt(0.5));
+        Checkpoint.Save(temp["m.safetensors"], trained, Classes);
+
+        random.manual_seed(5);
+        using var transferred = Checkpoint.WithNewOutputLayer(temp["m.safetensors"], 7);
+        random.manual_seed(5);
+        using var fresh = ModelFactory.Create(spec with { NumClasses = 7 });
+        Assert.Equal(7, transferred.Spec.NumClasses);
+        var output = transferred.OutputLayerName + ".";
+        var before = trained.state_dict();
+        var after = transferred.state_dict();
+        var freshState = fresh.state_dict();
+        Assert.Equal(before.Keys.Order(), after.Keys.Order());
+        Assert.Contains($"{masked}.weight_mask", after.Keys);
+        foreach (var (key, t) in after)
+            Assert.True(t.equal(key.StartsWith(output) ? freshState[key] : before[key]).all().item<bool>(), key);
+        Assert.Equal(7L, after[output + "weight"].shape[0]);
+        // The model runs: 7 logits per image.
+        Assert.Equal([2L, 7L], transferred.forward(rand(2, 3, 32, 32)).shape);
+
+        // ResNet-18 pools adaptively, so its weights move to another image size; VGG-16's do not.
+        if (architecture == "resnet18")
+        {
+            using var larger = Checkpoint.WithNewOutputLayer(temp["m.safetensors"], 7, 64);
+            Assert.Equal(64, larger.Spec.InputSize);
+            Assert.Equal([1L, 7L], larger.forward(rand(1, 3, 64, 64)).shape);
+        }
+        else
+        {
+            var e = Assert.Throws<SalientException>(() => Checkpoint.WithNewOutputLayer(temp["m.safetensors"], 7, 64));
+            Assert.Contains("for 32×32 images, whose weights do not fit 64×64 ones", e.Message);
+        }
+    }
+
     [Fact]
     public void LoadingIntoAnotherArchitectureIsAClearError()
     {

@@ -49,6 +49,14 @@ public class StudyTests
         Assert.Equal("natural", training["Nat"]);
         Assert.Equal("adversarial, PGD-2 (ε = 0.01, α = 0.0125)", training["Adv"]);
         Assert.Equal("natural; fine-tuned 1 epoch", training["L1-Post-FT"]);
+        // A fine-tuned checkpoint still says how it was pruned, as its un-fine-tuned parent does.
+        var plan = StudyPlan.Build(Tiny);
+        foreach (var (model, flow) in new[] { ("L1-Post-noFT", "Post-noFT"), ("L1-Post-FT", "Post-FT") })
+        {
+            using var ckpt = Checkpoint.Load(Path.Combine(temp.Path, plan.Get($"train/{model}/s0").Artefact!));
+            var record = Salient.Pruning.PruningRecord.From(ckpt.Metadata)!;
+            Assert.Equal((Salient.Pruning.PruningMethod.L1Unstructured, flow), (record.Settings.Method, record.Flow));
+        }
         // The deviations table lists what differs from the paper, here without reasons (tiny gives none).
         Assert.Contains(Table(temp.Path, "deviations").Rows, r => r[0] == "training.epochs" && r[1] == "100" && r[2] == "1");
         var html = File.ReadAllText(index);
