@@ -91,36 +91,54 @@ public sealed class Checkpoint : IDisposable
     /// initialisation (seed the torch generator first for a reproducible one). A model that
     /// <see cref="ModelSpec.TakesAnyInputSize"/> may be given another <paramref name="inputSize"/>.
     /// </summary>
-    public static SalientModel WithNewOutputLayer(string path, int classCount, int? inputSize = null)
+    public static SalientModel WithNewOutputLayer(string path, int classCount, int? inputSize = null) =>
+        StartFrom(path, classCount, inputSize, _ => true);
+
+    /// <summary>
+    /// The model a training run starts from when given initial weights: the whole checkpoint when it was
+    /// trained on <paramref name="classNames"/>, else all of it but the output layer (<see cref="WithNewOutputLayer"/>).
+    /// </summary>
+    public static SalientModel StartingPoint(string path, IReadOnlyList<string> classNames, int? inputSize = null) =>
+        StartFrom(path, classNames.Count, inputSize, classes => !classes.SequenceEqual(classNames));
+
+    /// <summary>The architecture and class names a checkpoint records, without building its model.</summary>
+    public static (ModelSpec Spec, IReadOnlyList<string> ClassNames) ReadDescription(string path)
+    {
+        var (contents, spec, classes) = ReadRecorded(path);
+        foreach (var t in contents.Tensors.Values) t.Dispose();
+        return (spec, classes);
+    }
+
+    private static SalientModel StartFrom(string path, int classCount, int? inputSize, Func<string[], bool> newOutputLayer)
     {
         // The new model is the only one created, so the generator's next draws are its initialisation.
-        var (contents, spec, _) = ReadRecorded(path);
-        if (inputSize is { } size && size != spec.InputSize && !spec.TakesAnyInputSize)
-        {
-            foreach (var t in contents.Tensors.Values) t.Dispose();
-            throw new SalientException($"'{path}' holds a {Describe(spec)} for {spec.InputSize}×{spec.InputSize} images, whose weights do not fit {size}×{size} ones; use images of its size.");
-        }
-        var model = ModelFactory.Create(spec with { NumClasses = classCount, InputSize = inputSize ?? spec.InputSize });
-        var output = model.OutputLayerName + ".";
+        var (contents, spec, classes) = ReadRecorded(path);
         try
         {
-            var source = contents.Tensors.Where(kv => !kv.Key.StartsWith(TrainingStatePrefix) && !kv.Key.StartsWith(output))
-                .Concat(model.state_dict().Where(kv => kv.Key.StartsWith(output))).ToDictionary();
-            LoadState(model, source, path);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
+            if (inputSize is { } size && size != spec.InputSize && !spec.TakesAnyInputSize)
+                throw new SalientException($"'{path}' holds a {Describe(spec)} for {spec.InputSize}×{spec.InputSize} images, whose weights do not fit {size}×{size} ones; use images of its size.");
+            var model = ModelFactory.Create(spec with { NumClasses = classCount, InputSize = inputSize ?? spec.InputSize });
+            var replaced = newOutputLayer(classes) ? model.OutputLayerName + "." : null;
+            try
+            {
+                var source = contents.Tensors.Where(kv => !kv.Key.StartsWith(TrainingStatePrefix) && (replaced is null || !kv.Key.StartsWith(replaced)))
+                    .Concat(replaced is null ? [] : model.state_dict().Where(kv => kv.Key.StartsWith(replaced))).ToDictionary();
+                LoadState(model, source, path);
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+            return model;
         }
         finally
         {
             foreach (var t in contents.Tensors.Values) t.Dispose();
         }
-        return model;
     }
 
-    private static string Describe(ModelSpec s) => $"{s.Architecture}{(s.BatchNorm ? " with BatchNorm" : "")} (width {s.Width}, {s.NumClasses} classes{(s.Architecture == "resnet18" ? $", {s.Stem} stem" : "")}{(s.LayerWidths is { } w ? $", compacted to [{string.Join(",", w)}]" : "")})";
+    internal static string Describe(ModelSpec s) => $"{s.Architecture}{(s.BatchNorm ? " with BatchNorm" : "")} (width {s.Width}, {s.NumClasses} classes{(s.Architecture == "resnet18" ? $", {s.Stem} stem" : "")}{(s.LayerWidths is { } w ? $", compacted to [{string.Join(",", w)}]" : "")})";
 
     /// <summary>Installs masks first (a masked layer has an extra buffer), then copies every tensor, naming the first mismatch.</summary>
     internal static void LoadState(SalientModel model, Dictionary<string, Tensor> source, string path)

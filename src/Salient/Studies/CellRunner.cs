@@ -121,7 +121,9 @@ public sealed class CellRunner(StudyPlan plan, string folder, IProgress<CellProg
         {
             // Every model trained from scratch with one seed starts from the same initial weights.
             SeededRandom.SeedTorch(cell.Seed, "init");
-            model = ModelFactory.Create(Spec);
+            model = Settings.Model.InitialWeights is { } weights
+                ? Checkpoint.StartingPoint(weights, Data.ClassNames, Spec.InputSize)
+                : ModelFactory.Create(Spec);
         }
         else
         {

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Salient.Evaluation;
 using Salient.Evaluation.Metrics;
 using Salient.Pruning;
@@ -87,6 +88,10 @@ public sealed class StudyPlan
         var data = new CellPlan { Id = "data", Kind = CellKind.Data, Hash = dataHash, Seed = 0, Passes = 0 };
         cells.Add(data);
 
+        // Initial weights count by their content: another file under the same name retrains the models.
+        string? initialWeights = settings.Model.InitialWeights is { } weights && File.Exists(weights)
+            ? Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(weights)))
+            : null;
         foreach (var seed in settings.Seeds)
         {
             var trainCells = new Dictionary<string, CellPlan>();
@@ -95,7 +100,8 @@ public sealed class StudyPlan
                 var upstream = plan.Upstream is null ? null : trainCells[plan.Upstream];
                 var recipe = RecipeFor(settings, plan, seed);
                 var pruning = plan.Method is { } m ? settings.Pruning.For(m) : null;
-                var hash = StudySettings.Hash("train", settings.Data, settings.Model, recipe, pruning, seed, upstream?.Hash);
+                object?[] parts = ["train", settings.Data, settings.Model, recipe, pruning, seed, upstream?.Hash];
+                var hash = StudySettings.Hash(initialWeights is null ? parts : [.. parts, initialWeights]);
                 var train = new CellPlan
                 {
                     Id = $"train/{plan.Name}/s{seed}", Kind = CellKind.Train, Hash = hash, Seed = seed, Model = plan,

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Salient.Data;
 using Salient.Models;
 
@@ -19,6 +20,15 @@ public sealed record ModelSettings
     public bool BatchNorm { get; init; }
     /// <summary>"data" (the training split's per-channel mean/std) or "paper" (the reference constants).</summary>
     public string Normalization { get; init; } = "data";
+    /// <summary>
+    /// Studies: a checkpoint (from train or import, e.g. ImageNet weights) that every model trained from
+    /// scratch starts from instead of a random initialisation, as the paper's ResNet-18 does: all its
+    /// layers and its normalisation (which replaces <see cref="Normalization"/>'s), and a fresh output
+    /// layer when its classes are not the data's. Null: a random initialisation. Left out of the
+    /// settings' JSON when null, so studies without it keep their cells' hashes.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? InitialWeights { get; init; }
 
     public static readonly string[] Normalizations = ["data", "paper"];
 
@@ -27,6 +37,17 @@ public sealed record ModelSettings
         if (!Normalizations.Contains(Normalization))
             throw new SalientException($"Unknown normalisation '{Normalization}'; use 'data' (training-split mean/std) or 'paper' (the reference constants).");
         new ModelSpec { Architecture = Architecture, Width = Width, Stem = Stem, BatchNorm = BatchNorm }.Validate();
+        if (InitialWeights is { } path)
+        {
+            if (!File.Exists(path))
+                throw new SalientException($"'model.initialWeights' is '{path}', which does not exist; give the path of a checkpoint written by 'salient train' or 'salient import'.");
+            var start = Checkpoint.ReadDescription(path).Spec;
+            var ours = new ModelSpec { Architecture = Architecture, Width = Width, Stem = start.Architecture == "resnet18" ? Stem : start.Stem, BatchNorm = BatchNorm };
+            if (start.Architecture != ours.Architecture || start.Width != ours.Width || start.Stem != ours.Stem || start.BatchNorm != ours.BatchNorm)
+                throw new SalientException($"'model.initialWeights' ('{path}') holds a {Checkpoint.Describe(start)} but 'model' asks for a {Checkpoint.Describe(ours with { NumClasses = start.NumClasses })}; make 'model' match the weights or give other weights.");
+            if (start.LayerWidths is not null)
+                throw new SalientException($"'model.initialWeights' ('{path}') is a compacted model, which cannot be trained; give the masked checkpoint it was compacted from.");
+        }
     }
 
     /// <summary>The full model description for a data set: its class count, image size and (for "data") its statistics.</summary>
@@ -34,7 +55,8 @@ public sealed record ModelSettings
     {
         Validate();
         var paper = new ModelSpec();
-        var (mean, std) = Normalization == "paper" ? (paper.Mean, paper.Std) : Splits.ChannelStatistics(data.Train);
+        var (mean, std) = InitialWeights is { } weights ? Checkpoint.ReadDescription(weights) is var (start, _) ? (start.Mean, start.Std) : default
+            : Normalization == "paper" ? (paper.Mean, paper.Std) : Splits.ChannelStatistics(data.Train);
         var spec = new ModelSpec
         {
             Architecture = Architecture, Width = Width, Stem = Stem, BatchNorm = BatchNorm,

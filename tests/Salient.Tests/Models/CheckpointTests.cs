@@ -77,6 +77,25 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void AStartingPointKeepsTheOutputLayerOnlyForTheSameClasses()
+    {
+        using var temp = new TempFolder();
+        random.manual_seed(11);
+        using var trained = ModelFactory.Create(Tiny);
+        Checkpoint.Save(temp["m.safetensors"], trained, Classes);
+        var before = trained.state_dict();
+
+        using var same = Checkpoint.StartingPoint(temp["m.safetensors"], Classes);
+        foreach (var (key, t) in same.state_dict())
+            Assert.True(t.equal(before[key]).all().item<bool>(), key);
+
+        // Three classes again, but other ones: the output layer starts afresh.
+        using var renamed = Checkpoint.StartingPoint(temp["m.safetensors"], ["x", "y", "z"]);
+        Assert.False(renamed.state_dict()["classifier.6.weight"].equal(before["classifier.6.weight"]).all().item<bool>());
+        Assert.True(renamed.state_dict()["features.0.weight"].equal(before["features.0.weight"]).all().item<bool>());
+    }
+
+    [Fact]
     public void LoadingIntoAnotherArchitectureIsAClearError()
     {
         using var temp = new TempFolder();

@@ -171,6 +171,49 @@ public class StudyTests
     }
 
     [Fact]
+    public void ModelsTrainedFromScratchCanStartFromGivenWeights()
+    {
+        using var temp = new TempFolder();
+        // "ImageNet" weights: another class count and a normalisation of their own.
+        random.manual_seed(3);
+        using (var start = ModelFactory.Create(new ModelSpec { Width = Tiny.Model.Width, NumClasses = 5, Mean = [0.1f, 0.2f, 0.3f], Std = [0.4f, 0.5f, 0.6f] }))
+            Checkpoint.Save(temp["start.safetensors"], start, ["a", "b", "c", "d", "e"]);
+        var plain = Tiny with { Strategies = ["natural"], PruningMethods = [], Metrics = [], Explanations = Tiny.Explanations with { Methods = ["vg"] } };
+        var settings = plain with { Model = plain.Model with { InitialWeights = temp["start.safetensors"] } };
+        settings.Validate();
+        var outcome = new StudyRunner(settings, temp["study"]).Run();
+        Assert.Empty(outcome.Failed);
+
+        var plan = StudyPlan.Build(settings);
+        using (var nat = Checkpoint.Load(Path.Combine(temp["study"], plan.Get("train/Nat/s0").Artefact!)))
+        using (var start = Checkpoint.Load(temp["start.safetensors"]))
+        {
+            // One short epoch moved the start's weights only a little (a random start would be unrelated).
+            var (trained, initial) = (nat.Model.state_dict()["features.0.weight"].flatten(), start.Model.state_dict()["features.0.weight"].flatten());
+            Assert.InRange(nn.functional.cosine_similarity(trained, initial, 0).item<float>(), 0.9f, 1.001f);
+            // The start's normalisation, the data's two classes.
+            Assert.Equal([0.1f, 0.2f, 0.3f], nat.Model.Spec.Mean);
+            Assert.Equal([0.1f, 0.2f, 0.3f], nat.Model.state_dict()["normalize.mean"].data<float>().ToArray());
+            Assert.Equal(2, nat.Model.Spec.NumClasses);
+        }
+        // The weights are part of the training cell's identity, by content; without them the hash is as before.
+        Assert.NotEqual(StudyPlan.Build(plain).Get("train/Nat/s0").Hash, plan.Get("train/Nat/s0").Hash);
+        Assert.DoesNotContain("initialWeights", plain.ToJson());
+        random.manual_seed(4);
+        using (var other = ModelFactory.Create(new ModelSpec { Width = Tiny.Model.Width, NumClasses = 5 }))
+            Checkpoint.Save(temp["start.safetensors"], other, ["a", "b", "c", "d", "e"]);
+        Assert.NotEqual(plan.Get("train/Nat/s0").Hash, StudyPlan.Build(settings).Get("train/Nat/s0").Hash);
+
+        // Weights that do not fit the study's model, or no file: one sentence before any work.
+        var wider = settings with { Model = settings.Model with { Width = 0.125 } };
+        var e = Assert.Throws<SalientException>(wider.Validate);
+        Assert.Contains("'model.initialWeights'", e.Message);
+        Assert.Contains("make 'model' match the weights", e.Message);
+        var missing = settings with { Model = settings.Model with { InitialWeights = temp["none.safetensors"] } };
+        Assert.Contains("does not exist", Assert.Throws<SalientException>(missing.Validate).Message);
+    }
+
+    [Fact]
     public void SaliencyFiguresUseSmoothGradWithTheFigureSampleCount()
     {
         using var temp = new TempFolder();
