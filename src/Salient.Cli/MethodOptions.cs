@@ -15,9 +15,15 @@ public sealed class MethodOptions
     {
         SgSamples = new("--sg-samples") { Description = $"SG noise samples (figures: {SmoothGradSettings.SamplesForFigures}, metrics: {SmoothGradSettings.SamplesForMetrics})", DefaultValueFactory = _ => sgSamplesDefault };
         IgBaseline.AcceptOnlyFromAmong("black", "model-zero");
+        IgRule.AcceptOnlyFromAmong(Enum.GetValues<QuadratureRule>().Select(RuleName).ToArray());
     }
 
+    /// <summary>The rule's option name: GaussLegendre → gauss-legendre (a study's JSON spells the enum).</summary>
+    private static string RuleName(QuadratureRule rule) =>
+        string.Concat(rule.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
     public Option<int> IgSteps { get; } = new("--ig-steps") { Description = "IG integration steps", DefaultValueFactory = _ => new IntegratedGradientsSettings().Steps };
+    public Option<string> IgRule { get; } = new("--ig-rule") { Description = "IG quadrature rule: gauss-legendre, or riemann-left/-right/-middle/-trapezoid as Captum's", DefaultValueFactory = _ => RuleName(new IntegratedGradientsSettings().Rule) };
     public Option<string> IgBaseline { get; } = new("--ig-baseline") { Description = "IG baseline: black (pixel 0) or model-zero (the mean colour)", DefaultValueFactory = _ => "black" };
     public Option<int> SgSamples { get; }
     public Option<double> SgSigma { get; } = new("--sg-sigma") { Description = "SG noise σ in model space", DefaultValueFactory = _ => new SmoothGradSettings().Sigma };
@@ -25,7 +31,7 @@ public sealed class MethodOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { IgSteps, IgBaseline, SgSamples, SgSigma, Seed }) command.Add(o);
+        foreach (var o in new Option[] { IgSteps, IgRule, IgBaseline, SgSamples, SgSigma, Seed }) command.Add(o);
     }
 
     public AttributionSettings Settings(ParseResult parse) => new()
@@ -33,6 +39,7 @@ public sealed class MethodOptions
         IntegratedGradients = new IntegratedGradientsSettings
         {
             Steps = parse.GetValue(IgSteps),
+            Rule = Enum.GetValues<QuadratureRule>().Single(r => RuleName(r) == parse.GetValue(IgRule)),
             Baseline = parse.GetValue(IgBaseline) == "black" ? BaselineKind.Black : BaselineKind.ModelSpaceZero,
         },
         SmoothGrad = new SmoothGradSettings { Samples = parse.GetValue(SgSamples), Sigma = parse.GetValue(SgSigma), Seed = parse.GetValue(Seed) },

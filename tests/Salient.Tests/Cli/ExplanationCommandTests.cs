@@ -53,6 +53,37 @@ public class ExplanationCommandTests
     }
 
     [Fact]
+    public void TheIgRuleIsAnOptionAsInAStudy()
+    {
+        using var temp = new TempFolder();
+        var ckpt = TinyCheckpoint(temp);
+        Images(temp);
+        var (exit, _, err) = CliRunner.Run("explain", "--checkpoint", ckpt, "--images", temp["imgs/a.png"], "--method", "ig", "--ig-steps", "4",
+            "--ig-rule", "riemann-trapezoid", "--target", "14", "--out", temp["out"]);
+        Assert.True(exit == 0, err);
+        var npy = File.ReadAllBytes(temp["out/a-ig-map.npy"]);
+        int headerLength = BitConverter.ToUInt16(npy, 8);
+        var saved = new float[32 * 32];
+        Buffer.BlockCopy(npy, 10 + headerLength, saved, 0, saved.Length * 4);
+        using var loaded = Checkpoint.Load(ckpt);
+        var (images, _) = Salient.Data.ImageFiles.LoadForModel([temp["imgs/a.png"]], 32, false);
+        float[] Map(QuadratureRule rule)
+        {
+            var ig = new IntegratedGradients(new IntegratedGradientsSettings { Steps = 4, Rule = rule });
+            using var map = SaliencyMap.Reduce(ig.Attribute(loaded.Model, images, tensor(new long[] { 14 })))[0].contiguous();
+            return map.data<float>().ToArray();
+        }
+        var (trapezoid, gauss) = (Map(QuadratureRule.RiemannTrapezoid), Map(QuadratureRule.GaussLegendre));
+        double scale = trapezoid.Max(Math.Abs);
+        for (int i = 0; i < saved.Length; i++) Assert.True(Math.Abs(trapezoid[i] - saved[i]) <= 1e-5 * scale, $"pixel {i}: {saved[i]} vs {trapezoid[i]}");
+        Assert.Contains(Enumerable.Range(0, saved.Length), i => Math.Abs(gauss[i] - saved[i]) > 1e-3 * scale);
+
+        (exit, _, err) = CliRunner.Run("explain", "--checkpoint", ckpt, "--images", temp["imgs/a.png"], "--method", "ig", "--ig-rule", "simpson", "--out", temp["out2"]);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("simpson", err);
+    }
+
+    [Fact]
     public void AnImageOfAnotherSizeNeedsResize()
     {
         using var temp = new TempFolder();
