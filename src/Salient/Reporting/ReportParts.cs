@@ -5,8 +5,11 @@ using Salient.Evaluation;
 
 namespace Salient.Reporting;
 
-/// <summary>A titled grid of cells, rendered as Markdown, CSV, HTML and in the terminal.</summary>
-public sealed record ReportTable(string File, string Title, string Note, string[] Header, List<string[]> Rows)
+/// <summary>
+/// A titled grid of cells, rendered as Markdown, CSV, HTML and in the terminal. A folded table (a long
+/// listing, for reading in its CSV) is closed in the HTML page until clicked.
+/// </summary>
+public sealed record ReportTable(string File, string Title, string Note, string[] Header, List<string[]> Rows, bool Folded = false)
 {
     public string ToMarkdown()
     {
@@ -19,7 +22,8 @@ public sealed record ReportTable(string File, string Title, string Note, string[
 
     public string ToHtml()
     {
-        var sb = new StringBuilder($"<h2>{WebUtility.HtmlEncode(Title)}</h2><p>{WebUtility.HtmlEncode(Note)}</p><table><tr>");
+        var sb = new StringBuilder(Folded ? $"<details><summary><b>{WebUtility.HtmlEncode(Title)}</b> ({Rows.Count} rows)</summary>" : "")
+            .Append($"<h2>{WebUtility.HtmlEncode(Title)}</h2><p>{WebUtility.HtmlEncode(Note)}</p><table><tr>");
         foreach (var h in Header) sb.Append("<th>").Append(WebUtility.HtmlEncode(h)).Append("</th>");
         sb.Append("</tr>");
         foreach (var r in Rows)
@@ -28,7 +32,7 @@ public sealed record ReportTable(string File, string Title, string Note, string[
             foreach (var c in r) sb.Append("<td>").Append(WebUtility.HtmlEncode(c)).Append("</td>");
             sb.Append("</tr>");
         }
-        return sb.Append("</table>").ToString();
+        return sb.Append(Folded ? "</table></details>" : "</table>").ToString();
     }
 }
 

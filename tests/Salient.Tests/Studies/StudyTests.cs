@@ -62,6 +62,15 @@ public class StudyTests
         var html = File.ReadAllText(index);
         Assert.Contains("Gini index difference to the natural model", html);
         Assert.Equal(6 + 6 + 2 + 2, html.Split("data:image/png;base64,").Length - 1); // 6 ROAD plots, 6 MPRT plots, 2 training curves, 2 saliency grids
+        // Every epoch's numbers behind the training curves: one epoch for each model trained from scratch and each fine-tuning.
+        var epochs = Table(temp.Path, "training");
+        Assert.Equal(["model", "seed", "phase", "epoch", "loss", "train accuracy", "test accuracy", "robust accuracy", "seconds"], epochs.Header);
+        Assert.Equal(["Nat:train", "Adv:train", "L1-Pre:train", "L1-Post-FT:fine-tune", "Global-Pre:train", "Global-Post-FT:fine-tune", "Layered-Pre:train", "Layered-Post-FT:fine-tune"],
+            epochs.Rows.Select(r => $"{r[0]}:{r[2]}"));
+        Assert.All(epochs.Rows, r => Assert.Equal("1", r[3]));
+        Assert.Equal("–", epochs.Rows[0][7]);
+        Assert.NotEqual("–", epochs.Rows[1][7]); // the adversarial model's robust check
+        Assert.True(File.Exists(Path.Combine(report, "training.csv")));
         var ginis = File.ReadAllLines(Path.Combine(report, "gini-difference-vg.csv"));
         Assert.Equal([",Pre,Post-FT,Post-noFT", "Adv,"], [ginis[0], ginis[1][..4]]);
     }
