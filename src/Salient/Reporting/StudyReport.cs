@@ -291,7 +291,7 @@ public static class StudyReport
             }).ToList())).ToList();
             var file = Path.Combine(outDir, $"saliency-{img.Image}.png");
             SaliencyFigures.Grid(file, methods.Select(m => m.ToUpperInvariant()).ToList(), rows);
-            yield return (file, $"Saliency maps of test image {img.Image} ({img.ClassName}), seed {seed}");
+            yield return (file, $"Saliency maps of explained image {img.Image} ({img.ClassName}), seed {seed}");
         }
     }
 }
