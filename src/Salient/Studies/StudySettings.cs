@@ -115,7 +115,7 @@ public sealed record StudySettings
                 ["training.learningRate"] = "0.05 instead of 0.01: at 0.01 the plain VGG-16 (no BatchNorm) sits on its initial plateau for hundreds of steps.",
                 ["training.schedule"] = "A half-epoch linear warm-up, then cosine decay to 0, instead of a constant rate: the usual way to reach a high rate safely and end converged in few epochs.",
                 ["training.augmentation"] = "Small shifts, rotations, zooms and brightness/contrast changes (never a mirror image) as the best GTSRB entries used, instead of none: fewer epochs need more varied images.",
-                ["attack"] = "Fast FGSM with a random start (Wong et al. 2020; one step of 1.25ε) instead of PGD-40: PGD-40 costs about 27 plain steps per step (≈ 190 CPU-hours on GTSRB); a PGD-10 check every epoch guards against catastrophic overfitting, and evaluate --robust still uses PGD-40.",
+                ["attack"] = "Fast FGSM with a random start (Wong et al. 2020; one step of 1.25ε) instead of PGD-40: PGD-40 costs about 29 plain steps per step (40 attack passes at 0.7 of a step each), ≈ 58 CPU-hours for this preset's Adv model by the dry run's estimate, 16× the fast attack; a PGD-10 check every epoch guards against catastrophic overfitting, and evaluate --robust still uses PGD-40.",
                 ["pruning.fineTuneEpochs"] = "3 fine-tuning epochs instead of 50: a pruned model that starts from the trained one recovers within a few epochs, and 50 would dominate the budget.",
             },
         },
