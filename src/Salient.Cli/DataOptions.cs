@@ -6,15 +6,17 @@ namespace Salient.Cli;
 /// <summary>The options every verb that reads images shares, and their translation into <see cref="DataSettings"/>.</summary>
 public sealed class DataOptions
 {
-    public Option<string> Data { get; } = new("--data") { Description = "'synthetic' (built-in signs), 'gtsrb' / 'lisa' (installed by 'salient data download' in $SALIENT_DATA, else the user's cache folder), or a GTSRB / LISA folder", DefaultValueFactory = _ => DataSettings.Synthetic };
-    public Option<int> ImageSize { get; } = new("--image-size") { Description = "Square size images are resized to", DefaultValueFactory = _ => 32 };
-    public Option<ulong> DataSeed { get; } = new("--data-seed") { Description = "Seed of the synthetic images and of the split by track", DefaultValueFactory = _ => 0UL };
+    private static readonly DataSettings Defaults = new();
+
+    public Option<string> Data { get; } = new("--data") { Description = "'synthetic' (built-in signs), 'gtsrb' / 'lisa' (installed by 'salient data download' in $SALIENT_DATA, else the user's cache folder), or a GTSRB / LISA folder", DefaultValueFactory = _ => Defaults.Source };
+    public Option<int> ImageSize { get; } = new("--image-size") { Description = "Square size images are resized to", DefaultValueFactory = _ => Defaults.Load.ImageSize };
+    public Option<ulong> DataSeed { get; } = new("--data-seed") { Description = "Seed of the synthetic images and of the split by track", DefaultValueFactory = _ => Defaults.Load.Seed };
     public Option<bool> CropRoi { get; } = new("--crop-roi") { Description = "GTSRB: crop each image to its ROI box before resizing" };
     public Option<bool> LisaPaperClasses { get; } = new("--lisa-paper-classes") { Description = "LISA: keep the paper's 14 classes (speed limits merged)" };
-    public Option<int> SyntheticTrain { get; } = new("--synthetic-train") { Description = "Synthetic: training images", DefaultValueFactory = _ => 4300 };
-    public Option<int> SyntheticTest { get; } = new("--synthetic-test") { Description = "Synthetic: test images", DefaultValueFactory = _ => 1075 };
-    public Option<int> SyntheticClasses { get; } = new("--synthetic-classes") { Description = "Synthetic: number of classes (2–43)", DefaultValueFactory = _ => 43 };
-    public Option<string> SyntheticDifficulty { get; } = new("--synthetic-difficulty") { Description = "Synthetic: standard (GTSRB-like nuisances) or easy (learned in a few epochs)", DefaultValueFactory = _ => "standard" };
+    public Option<int> SyntheticTrain { get; } = new("--synthetic-train") { Description = "Synthetic: training images", DefaultValueFactory = _ => Defaults.SyntheticTrainImages };
+    public Option<int> SyntheticTest { get; } = new("--synthetic-test") { Description = "Synthetic: test images", DefaultValueFactory = _ => Defaults.SyntheticTestImages };
+    public Option<int> SyntheticClasses { get; } = new("--synthetic-classes") { Description = "Synthetic: number of classes (2–43)", DefaultValueFactory = _ => Defaults.SyntheticClasses };
+    public Option<string> SyntheticDifficulty { get; } = new("--synthetic-difficulty") { Description = "Synthetic: standard (GTSRB-like nuisances) or easy (learned in a few epochs)", DefaultValueFactory = _ => Defaults.SyntheticDifficulty };
 
     public void AddTo(Command command)
     {

@@ -263,17 +263,20 @@ public sealed record StudySettings
     }
 }
 
+/// <summary>A study's <see cref="DataSettings"/> and <see cref="LoadOptions"/> in one flat object, with their defaults.</summary>
 public sealed record StudyData
 {
-    public string Source { get; init; } = DataSettings.Synthetic;
-    public int ImageSize { get; init; } = 32;
-    public ulong Seed { get; init; } = 0;
-    public bool CropToRoi { get; init; }
-    public bool LisaPaperClasses { get; init; }
-    public int SyntheticTrainImages { get; init; } = 4300;
-    public int SyntheticTestImages { get; init; } = 1075;
-    public int SyntheticClasses { get; init; } = 43;
-    public string SyntheticDifficulty { get; init; } = "standard";
+    private static readonly DataSettings Defaults = new();
+
+    public string Source { get; init; } = Defaults.Source;
+    public int ImageSize { get; init; } = Defaults.Load.ImageSize;
+    public ulong Seed { get; init; } = Defaults.Load.Seed;
+    public bool CropToRoi { get; init; } = Defaults.Load.CropToRoi;
+    public bool LisaPaperClasses { get; init; } = Defaults.Load.LisaPaperClasses;
+    public int SyntheticTrainImages { get; init; } = Defaults.SyntheticTrainImages;
+    public int SyntheticTestImages { get; init; } = Defaults.SyntheticTestImages;
+    public int SyntheticClasses { get; init; } = Defaults.SyntheticClasses;
+    public string SyntheticDifficulty { get; init; } = Defaults.SyntheticDifficulty;
 
     public DataSettings ToDataSettings() => new()
     {
@@ -292,19 +295,21 @@ public sealed record StudyReportSettings
     public BootstrapSettings Bootstrap { get; init; } = new();
 }
 
+/// <summary>The study's pruning amounts, flat; the defaults are the paper's (<see cref="PruningSettings.Paper"/>), which `train --prune` and `prune` use too.</summary>
 public sealed record StudyPruning
 {
-    public double L1ConvAmount { get; init; } = 0.2;
-    public double L1LinearAmount { get; init; } = 0.1;
-    public double GlobalAmount { get; init; } = 0.2;
-    public double LayeredAmount { get; init; } = 0.1;
+    public double L1ConvAmount { get; init; } = PruningSettings.Paper(PruningMethod.L1Unstructured).Amount;
+    public double L1LinearAmount { get; init; } = PruningSettings.Paper(PruningMethod.L1Unstructured).LinearAmount;
+    public double GlobalAmount { get; init; } = PruningSettings.Paper(PruningMethod.GlobalUnstructured).Amount;
+    /// <summary>Layered: the share of output channels/neurons removed from every conv and hidden linear layer.</summary>
+    public double LayeredAmount { get; init; } = PruningSettings.Paper(PruningMethod.LayeredStructured).Amount;
     public int FineTuneEpochs { get; init; } = 50;
 
     public PruningSettings For(PruningMethod method) => method switch
     {
-        PruningMethod.L1Unstructured => new PruningSettings { Method = method, Amount = L1ConvAmount, LinearAmount = L1LinearAmount },
-        PruningMethod.GlobalUnstructured => new PruningSettings { Method = method, Amount = GlobalAmount },
-        _ => new PruningSettings { Method = method, Amount = LayeredAmount, LinearAmount = LayeredAmount },
+        PruningMethod.L1Unstructured => PruningSettings.Paper(method) with { Amount = L1ConvAmount, LinearAmount = L1LinearAmount },
+        PruningMethod.GlobalUnstructured => PruningSettings.Paper(method) with { Amount = GlobalAmount },
+        _ => PruningSettings.Paper(method) with { Amount = LayeredAmount, LinearAmount = LayeredAmount },
     };
 }
 
