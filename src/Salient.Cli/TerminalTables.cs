@@ -12,6 +12,13 @@ public static class TerminalTables
     public static void Write(ReportTable table, IAnsiConsole? console = null)
     {
         console ??= AnsiConsole.Console;
+        if (table.Folded)
+        {
+            // A long listing is for its CSV, not for the terminal.
+            console.WriteLine($"{table.Title}: {table.Rows.Count} rows in the report's {table.File}.csv ('salient report' writes it).");
+            console.WriteLine();
+            return;
+        }
         // Redirected output (a file, a pipe) has no terminal width: lay tables out for 160 columns.
         if (console == AnsiConsole.Console && Console.IsOutputRedirected && console.Profile.Width < 160) console.Profile.Width = 160;
         int available = Math.Max(40, console.Profile.Width);

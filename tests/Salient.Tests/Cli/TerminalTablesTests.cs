@@ -31,4 +31,16 @@ public class TerminalTablesTests
         Assert.Equal(parts, lines.Count(l => l.Contains("│ method") || l.Contains("│ model             │ method")));
         Assert.True(width >= 200 ? parts == 1 : parts > 1);
     }
+
+    [Fact]
+    public void AFoldedTableIsNamedNotPrinted()
+    {
+        var rows = Enumerable.Range(1, 200).Select(e => new[] { "Nat", "0", "train", $"{e}", "0.1234" }).ToList();
+        var table = new ReportTable("training", "Training per epoch", "", ["model", "seed", "phase", "epoch", "loss"], rows, Folded: true);
+        var output = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        console.Profile.Width = 200;
+        TerminalTables.Write(table, console);
+        Assert.Equal("Training per epoch: 200 rows in the report's training.csv ('salient report' writes it).", output.ToString().Trim());
+    }
 }
