@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.CommandLine;
 using Salient.Execution;
 using Salient.Reporting;
@@ -62,6 +63,9 @@ internal static class StudyCommand
             using var stop = new CancellationTokenSource();
             ConsoleCancelEventHandler onCtrlC = (_, e) => { e.Cancel = true; stop.Cancel(); };
             Console.CancelKeyPress += onCtrlC;
+            // A study in the background or in a batch job is stopped with SIGTERM (kill, scancel, a time
+            // limit), where Ctrl+C cannot reach it: it stops the same way, keeping every finished cell.
+            using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             StudyOutcome outcome;
             try
             {
