@@ -57,7 +57,7 @@ internal static class TrainCommand
         var robustImages = new Option<int?>("--robust-test-images") { Description = "Adversarial: test images of the per-epoch robust check (0 = none)" };
         var robustSteps = new Option<int?>("--robust-check-steps") { Description = "Adversarial: PGD iterations of the per-epoch robust check" };
         var collapseDrop = new Option<double?>("--collapse-drop") { Description = "Adversarial: stop when the robust check falls this much (absolute) below its best earlier epoch (1 = never)" };
-        var optimizerEps = new Option<double?>("--optimizer-eps") { Description = "Ranger's ε" };
+        var optimizerEps = new Option<double?>("--optimizer-eps") { Description = "Ranger's ε (default: the recipe's; 1e-6, the paper's, when --optimizer ranger switches a recipe from another optimizer)" };
         var init = new Option<string?>("--init") { Description = "Start from this checkpoint's weights and masks (e.g. fine-tune a pruned model) instead of a fresh model; its architecture is used" };
         var newOutputLayer = new Option<bool>("--new-output-layer") { Description = "With --init: keep every layer of the checkpoint but its output layer, which starts fresh for --data's classes (transfer learning, e.g. from ImageNet weights brought in with 'import')" };
         var prune = new Option<string?>("--prune") { Description = "Prune before training: l1, global or layered (with --init: post-train + fine-tune; without: pre-train flow)" };
@@ -115,7 +115,9 @@ internal static class TrainCommand
                 },
                 Seed = parse.GetValue(seed),
                 Optimizer = parse.GetValue(optimizer) ?? baseRecipe.Optimizer,
-                Epsilon = parse.GetValue(optimizerEps) ?? baseRecipe.Epsilon,
+                // Ranger chosen over a recipe of another optimizer brings the protocol's ε (SPEC.md §3: 1e-6), not the recipe's unused one.
+                Epsilon = parse.GetValue(optimizerEps)
+                    ?? (parse.GetValue(optimizer) is "ranger" && baseRecipe.Optimizer != "ranger" ? TrainingRecipe.PaperRanger.Epsilon : baseRecipe.Epsilon),
                 Strategy = parse.GetValue(strategy) ?? baseRecipe.Strategy,
                 Attack = TrainingAttack(baseRecipe.Attack, parse.GetValue(attack), parse.GetValue(epsilon), parse.GetValue(attackSteps), parse.GetValue(attackStep)),
                 RobustTestImages = parse.GetValue(robustImages) ?? baseRecipe.RobustTestImages,

@@ -42,6 +42,7 @@ public sealed record ModelSettings
             if (!File.Exists(path))
                 throw new SalientException($"'model.initialWeights' is '{path}', which does not exist; give the path of a checkpoint written by 'salient train' or 'salient import'.");
             var start = Checkpoint.ReadDescription(path).Spec;
+            // The stem exists only in ResNet-18; a VGG-16 keeps whatever its file recorded.
             var ours = new ModelSpec { Architecture = Architecture, Width = Width, Stem = start.Architecture == "resnet18" ? Stem : start.Stem, BatchNorm = BatchNorm };
             if (start.Architecture != ours.Architecture || start.Width != ours.Width || start.Stem != ours.Stem || start.BatchNorm != ours.BatchNorm)
                 throw new SalientException($"'model.initialWeights' ('{path}') holds a {Checkpoint.Describe(start)} but 'model' asks for a {Checkpoint.Describe(ours with { NumClasses = start.NumClasses })}; make 'model' match the weights or give other weights.");
@@ -55,7 +56,8 @@ public sealed record ModelSettings
     {
         Validate();
         var paper = new ModelSpec();
-        var (mean, std) = InitialWeights is { } weights ? Checkpoint.ReadDescription(weights) is var (start, _) ? (start.Mean, start.Std) : default
+        var start = InitialWeights is { } weights ? Checkpoint.ReadDescription(weights).Spec : null;
+        var (mean, std) = start is not null ? (start.Mean, start.Std)
             : Normalization == "paper" ? (paper.Mean, paper.Std) : Splits.ChannelStatistics(data.Train);
         var spec = new ModelSpec
         {

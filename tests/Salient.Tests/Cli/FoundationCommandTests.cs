@@ -31,6 +31,24 @@ public class FoundationCommandTests
     }
 
     [Fact]
+    public void RangerOverTheSgdRecipeTakesThePapersEpsilonUnlessOneIsGiven()
+    {
+        using var temp = new TempFolder();
+        string[] tiny = ["train", "--synthetic-classes", "2", "--synthetic-train", "8", "--synthetic-test", "4", "--width", "0.0625", "--batch-size", "4", "--epochs", "1", "--optimizer", "ranger"];
+        double Epsilon(string file)
+        {
+            using var ckpt = Checkpoint.Load(temp[file]);
+            return Salient.Training.TrainingState.From(ckpt.Metadata)!.Recipe.Epsilon;
+        }
+        var (exit, _, err) = CliRunner.Run([.. tiny, "--out", temp["a.safetensors"]]);
+        Assert.True(exit == 0, err);
+        Assert.Equal(1e-6, Epsilon("a.safetensors"));
+        (exit, _, err) = CliRunner.Run([.. tiny, "--optimizer-eps", "1e-5", "--out", temp["b.safetensors"]]);
+        Assert.True(exit == 0, err);
+        Assert.Equal(1e-5, Epsilon("b.safetensors"));
+    }
+
+    [Fact]
     public void TrainingOverAnExistingCheckpointWithoutResumeIsRefused()
     {
         using var temp = new TempFolder();
