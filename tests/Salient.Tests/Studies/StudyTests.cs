@@ -64,7 +64,7 @@ public class StudyTests
         Assert.Equal(6 + 6 + 2 + 2, html.Split("data:image/png;base64,").Length - 1); // 6 ROAD plots, 6 MPRT plots, 2 training curves, 2 saliency grids
         // Every epoch's numbers behind the training curves: one epoch for each model trained from scratch and each fine-tuning.
         var epochs = Table(temp.Path, "training");
-        Assert.Equal(["model", "seed", "phase", "epoch", "loss", "train accuracy", "test accuracy", "robust accuracy", "seconds"], epochs.Header);
+        Assert.Equal(["model", "seed", "phase", "epoch", "loss", "train accuracy", "test accuracy", "robust accuracy"], epochs.Header);
         Assert.Equal(["Nat:train", "Adv:train", "L1-Pre:train", "L1-Post-FT:fine-tune", "Global-Pre:train", "Global-Post-FT:fine-tune", "Layered-Pre:train", "Layered-Post-FT:fine-tune"],
             epochs.Rows.Select(r => $"{r[0]}:{r[2]}"));
         Assert.All(epochs.Rows, r => Assert.Equal("1", r[3]));
