@@ -8,7 +8,7 @@ namespace Salient.Tests.Execution;
 public class StopSignalTests
 {
     [Fact]
-    public void SigtermStopsAStudyLikeCtrlCAndItResumes()
+    public async Task SigtermStopsAStudyLikeCtrlCAndItResumes()
     {
         using var folder = new TempFolder();
         var settings = StudySettings.Preset("tiny");
@@ -23,14 +23,15 @@ public class StopSignalTests
         var outcomes = Path.Combine(folder["study"], StudyPlan.CellsFolder);
         var waited = Stopwatch.StartNew();
         while ((!Directory.Exists(outcomes) || Directory.GetFiles(outcomes, "*.json").Length < 3) && !study.HasExited && waited.Elapsed < TimeSpan.FromMinutes(3))
-            Thread.Sleep(50);
+            await Task.Delay(50);
         // (A message built from the output would wait for the process to end: read it only after.)
-        if (study.HasExited) Assert.Fail("the study ended before it could be stopped: " + output.Result + errors.Result);
+        if (study.HasExited) Assert.Fail("the study ended before it could be stopped: " + await output + await errors);
         Assert.Equal(0, Kill(study.Id, Sigterm));
         Assert.True(study.WaitForExit(TimeSpan.FromMinutes(2)), "the study did not stop");
 
-        Assert.True(study.ExitCode == 130, $"exit code {study.ExitCode}: " + output.Result + errors.Result);
-        Assert.Contains("Stopped. Finished cells are kept", output.Result);
+        var (printed, complained) = (await output, await errors);
+        Assert.True(study.ExitCode == 130, $"exit code {study.ExitCode}: " + printed + complained);
+        Assert.Contains("Stopped. Finished cells are kept", printed);
         Assert.False(File.Exists(Path.Combine(folder["study"], "report", "index.html")));
         int done = Directory.GetFiles(outcomes, "*.json").Length;
         Assert.InRange(done, 3, TinyCellCount - 1);
