@@ -24,6 +24,16 @@ public class ExplanationCommandTests
         Fixtures.Image(temp["imgs/b.ppm"], size, size, (x, y) => new Rgb24(200, (byte)(4 * (x + y)), 30));
     }
 
+    /// <summary>The 32×32 float32 map of a version-1 .npy file the verb wrote.</summary>
+    private static float[] SavedMap(string path)
+    {
+        var npy = File.ReadAllBytes(path);
+        int headerLength = BitConverter.ToUInt16(npy, 8);
+        var map = new float[32 * 32];
+        Buffer.BlockCopy(npy, 10 + headerLength, map, 0, map.Length * 4);
+        return map;
+    }
+
     [Fact]
     public void ExplainWritesOverlaysAndRawMapsThatMatchTheLibrary()
     {
@@ -39,10 +49,7 @@ public class ExplanationCommandTests
             Assert.True(File.Exists(temp[$"out/{name}-vg-attribution.npy"]));
         }
         // The saved map is the channel sum of |∂f_14/∂z| computed by the library.
-        var npy = File.ReadAllBytes(temp["out/a-vg-map.npy"]);
-        int headerLength = BitConverter.ToUInt16(npy, 8);
-        var saved = new float[32 * 32];
-        Buffer.BlockCopy(npy, 10 + headerLength, saved, 0, saved.Length * 4);
+        var saved = SavedMap(temp["out/a-vg-map.npy"]);
         using var loaded = Checkpoint.Load(ckpt);
         var (images, _) = Salient.Data.ImageFiles.LoadForModel([temp["imgs/a.png"]], 32, false);
         using var expected = SaliencyMap.Reduce(new VanillaGradient().Attribute(loaded.Model, images, tensor(new long[] { 14 })))[0].contiguous();
@@ -61,10 +68,7 @@ public class ExplanationCommandTests
         var (exit, _, err) = CliRunner.Run("explain", "--checkpoint", ckpt, "--images", temp["imgs/a.png"], "--method", "ig", "--ig-steps", "4",
             "--ig-rule", "riemann-trapezoid", "--target", "14", "--out", temp["out"]);
         Assert.True(exit == 0, err);
-        var npy = File.ReadAllBytes(temp["out/a-ig-map.npy"]);
-        int headerLength = BitConverter.ToUInt16(npy, 8);
-        var saved = new float[32 * 32];
-        Buffer.BlockCopy(npy, 10 + headerLength, saved, 0, saved.Length * 4);
+        var saved = SavedMap(temp["out/a-ig-map.npy"]);
         using var loaded = Checkpoint.Load(ckpt);
         var (images, _) = Salient.Data.ImageFiles.LoadForModel([temp["imgs/a.png"]], 32, false);
         float[] Map(QuadratureRule rule)
