@@ -65,10 +65,13 @@ public sealed class Checkpoint : IDisposable
         if (!contents.Metadata.TryGetValue(SpecKey, out var specJson) || !contents.Metadata.TryGetValue(ClassesKey, out var classesJson))
         {
             foreach (var t in contents.Tensors.Values) t.Dispose();
-            throw new SalientException($"'{path}' is a safetensors file but not a Salient checkpoint (no architecture recorded); bring a PyTorch state dict in with 'salient import'.");
+            throw NotACheckpoint(path);
         }
         return (contents, ModelSpec.FromJson(specJson), JsonSerializer.Deserialize<string[]>(classesJson) ?? []);
     }
+
+    private static SalientException NotACheckpoint(string path) =>
+        new($"'{path}' is a safetensors file but not a Salient checkpoint (no architecture recorded); bring a PyTorch state dict in with 'salient import'.");
 
     /// <summary>Loads a checkpoint's weights into an existing model, refusing another architecture; returns the checkpoint's metadata.</summary>
     public static IReadOnlyDictionary<string, string> LoadWeightsInto(SalientModel model, string path)
@@ -104,9 +107,10 @@ public sealed class Checkpoint : IDisposable
     /// <summary>The architecture and class names a checkpoint records, without building its model.</summary>
     public static (ModelSpec Spec, IReadOnlyList<string> ClassNames) ReadDescription(string path)
     {
-        var (contents, spec, classes) = ReadRecorded(path);
-        foreach (var t in contents.Tensors.Values) t.Dispose();
-        return (spec, classes);
+        var metadata = SafeTensors.ReadMetadata(path);
+        if (!metadata.TryGetValue(SpecKey, out var specJson) || !metadata.TryGetValue(ClassesKey, out var classesJson))
+            throw NotACheckpoint(path);
+        return (ModelSpec.FromJson(specJson), JsonSerializer.Deserialize<string[]>(classesJson) ?? []);
     }
 
     private static SalientModel StartFrom(string path, int classCount, int? inputSize, Func<string[], bool> newOutputLayer)

@@ -68,6 +68,26 @@ public static class SafeTensors
 
     public sealed record Contents(Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata);
 
+    /// <summary>The metadata of a safetensors file, reading only its header (not the tensors).</summary>
+    public static Dictionary<string, string> ReadMetadata(string path)
+    {
+        if (!File.Exists(path)) throw new SalientException($"Checkpoint file '{path}' does not exist; check the path or train a model first.");
+        using var file = File.OpenRead(path);
+        var lengthBytes = new byte[8];
+        if (file.Read(lengthBytes) < 8) throw Damaged(path, "it is shorter than a header");
+        ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
+        if (headerLen > (ulong)(file.Length - 8)) throw Damaged(path, "its header length points past the end of the file");
+        var header = new byte[headerLen];
+        file.ReadExactly(header);
+        JsonObject json;
+        try { json = JsonNode.Parse(header)!.AsObject(); }
+        catch (JsonException e) { throw new SalientException($"Checkpoint '{path}' is not a safetensors file (its header is not JSON); pass a file written by Salient or safetensors.", e); }
+        var metadata = new Dictionary<string, string>();
+        if (json["__metadata__"] is JsonObject meta)
+            foreach (var (k, v) in meta) metadata[k] = v!.GetValue<string>();
+        return metadata;
+    }
+
     public static Contents Read(string path)
     {
         if (!File.Exists(path)) throw new SalientException($"Checkpoint file '{path}' does not exist; check the path or train a model first.");

@@ -96,6 +96,29 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void ADescriptionIsReadFromTheHeaderAlone()
+    {
+        using var temp = new TempFolder();
+        using var model = ModelFactory.Create(Tiny);
+        Checkpoint.Save(temp["m.safetensors"], model, Classes);
+        var (spec, classes) = Checkpoint.ReadDescription(temp["m.safetensors"]);
+        Assert.Equal(Tiny.ToJson(), spec.ToJson());
+        Assert.Equal(Classes, classes);
+
+        // Cut off after the header: the tensors are gone, the description is still there.
+        var bytes = File.ReadAllBytes(temp["m.safetensors"]);
+        int headerEnd = 8 + (int)BitConverter.ToUInt64(bytes, 0);
+        File.WriteAllBytes(temp["header-only.safetensors"], bytes[..headerEnd]);
+        Assert.Equal(Classes, Checkpoint.ReadDescription(temp["header-only.safetensors"]).ClassNames);
+        Assert.Contains("damaged", Assert.Throws<SalientException>(() => Checkpoint.Load(temp["header-only.safetensors"])).Message);
+        // A header that claims more than the file holds, and a safetensors file that is not a checkpoint.
+        File.WriteAllBytes(temp["short.safetensors"], bytes[..(headerEnd - 5)]);
+        Assert.Contains("header length points past the end", Assert.Throws<SalientException>(() => Checkpoint.ReadDescription(temp["short.safetensors"])).Message);
+        SafeTensors.Write(temp["plain.safetensors"], [KeyValuePair.Create("w", ones(2))]);
+        Assert.Contains("not a Salient checkpoint", Assert.Throws<SalientException>(() => Checkpoint.ReadDescription(temp["plain.safetensors"])).Message);
+    }
+
+    [Fact]
     public void LoadingIntoAnotherArchitectureIsAClearError()
     {
         using var temp = new TempFolder();
