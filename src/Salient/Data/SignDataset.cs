@@ -86,11 +86,11 @@ public sealed class SignDataset : IDisposable
     /// <paramref name="count"/> images spread evenly over the set (all of them if it has fewer): a
     /// fair sample even when the set is sorted by class, as test sets often are.
     /// </summary>
-    public SignDataset EvenlySpaced(int count)
-    {
-        int n = Math.Min(count, Count);
-        return Subset(Enumerable.Range(0, n).Select(i => (int)((long)i * Count / n)).ToArray());
-    }
+    public SignDataset EvenlySpaced(int count) =>
+        Subset(Enumerable.Range(0, Math.Min(count, Count)).Select(i => EvenlySpacedIndex(i, count, Count)).ToArray());
+
+    /// <summary>The index in a set of <paramref name="total"/> images of the <paramref name="i"/>-th of <see cref="EvenlySpaced"/>(<paramref name="count"/>).</summary>
+    public static int EvenlySpacedIndex(int i, int count, int total) => (int)((long)i * total / Math.Min(count, total));
 
     /// <summary>Per-class image counts, indexed by class id.</summary>
     public int[] ClassCounts()

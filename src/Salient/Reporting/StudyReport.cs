@@ -1,3 +1,4 @@
+using Salient.Data;
 using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
@@ -276,6 +277,10 @@ public static class StudyReport
         var images = store.Query("SELECT image, class_name, height, width, pixels FROM figure_images JOIN current USING(cell) ORDER BY image",
             r => (Image: r.GetInt64(0), ClassName: r.GetString(1), H: r.GetInt32(2), W: r.GetInt32(3), Pixels: (byte[])r[4]));
         long seed = (long)plan.Settings.Seeds[0];
+        // The test split's size (every model is evaluated on all of it) places an explained image in it.
+        var testImages = store.Query("SELECT MAX(total) FROM accuracy JOIN current USING(cell)", r => r.IsDBNull(0) ? 0 : r.GetInt64(0)).Single();
+        string Place(long image) => testImages == 0 ? $"explained image {image}"
+            : $"test image {SignDataset.EvenlySpacedIndex((int)image, plan.Settings.Explanations.Images, (int)testImages)} (explained image {image})";
         var maps = store.Query("SELECT model, method, image, map FROM figure_maps JOIN current USING(cell) WHERE seed = $s",
             r => (Model: r.GetString(0), Method: r.GetString(1), Image: r.GetInt64(2), Map: (byte[])r[3]), ("$s", seed));
         var models = plan.Models.Select(m => m.Name).Where(m => maps.Any(x => x.Model == m)).ToList();
@@ -292,7 +297,7 @@ public static class StudyReport
             }).ToList())).ToList();
             var file = Path.Combine(outDir, $"saliency-{img.Image}.png");
             SaliencyFigures.Grid(file, methods.Select(m => m.ToUpperInvariant()).ToList(), rows);
-            yield return (file, $"Saliency maps of explained image {img.Image} ({img.ClassName}), seed {seed}");
+            yield return (file, $"Saliency maps of {Place(img.Image)}, {img.ClassName}, seed {seed}");
         }
     }
 }

@@ -62,6 +62,8 @@ public class StudyTests
         var html = File.ReadAllText(index);
         Assert.Contains("Gini index difference to the natural model", html);
         Assert.Equal(6 + 6 + 2 + 2, html.Split("data:image/png;base64,").Length - 1); // 6 ROAD plots, 6 MPRT plots, 2 training curves, 2 saliency grids
+        // A grid names its image's place in the test split: 8 of 16 test images explained, so the second is test image 2.
+        Assert.Contains("Saliency maps of test image 2 (explained image 1), ", html);
         // Every epoch's numbers behind the training curves: one epoch for each model trained from scratch and each fine-tuning.
         var epochs = Table(temp.Path, "training");
         Assert.Equal(["model", "seed", "phase", "epoch", "loss", "train accuracy", "test accuracy", "robust accuracy"], epochs.Header);
