@@ -19,8 +19,7 @@ public sealed class MethodOptions
     }
 
     /// <summary>The rule's option name: GaussLegendre → gauss-legendre (a study's JSON spells the enum).</summary>
-    private static string RuleName(QuadratureRule rule) =>
-        string.Concat(rule.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+    private static string RuleName(QuadratureRule rule) => JsonNamingPolicy.KebabCaseLower.ConvertName(rule.ToString());
 
     public Option<int> IgSteps { get; } = new("--ig-steps") { Description = "IG integration steps", DefaultValueFactory = _ => new IntegratedGradientsSettings().Steps };
     public Option<string> IgRule { get; } = new("--ig-rule") { Description = "IG quadrature rule: gauss-legendre, or riemann-left/-right/-middle/-trapezoid as Captum's", DefaultValueFactory = _ => RuleName(new IntegratedGradientsSettings().Rule) };

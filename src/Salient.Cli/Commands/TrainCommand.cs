@@ -194,9 +194,8 @@ internal static class TrainCommand
     /// </summary>
     private static SalientModel StartFrom(string path, DataSplit split, bool newOutputLayer, ulong seed, out PruningRecord? pruning)
     {
-        using var start = Checkpoint.Load(path);
-        pruning = PruningRecord.From(start.Metadata);
-        var spec = start.Model.Spec;
+        var (spec, classes, metadata) = Checkpoint.ReadDescription(path);
+        pruning = PruningRecord.From(metadata);
         int size = split.Train.ImageSize;
         if (size != spec.InputSize && !spec.TakesAnyInputSize)
             throw new SalientException($"'{path}' is a {spec.Architecture} for {spec.InputSize}×{spec.InputSize} images but --data gives {size}×{size}; pass --image-size {spec.InputSize}.");
@@ -205,11 +204,9 @@ internal static class TrainCommand
             SeededRandom.SeedTorch(seed, "init");
             return Checkpoint.WithNewOutputLayer(path, split.ClassNames.Count, size);
         }
-        DataOptions.RequireSameClasses(start.ClassNames, split.ClassNames,
+        DataOptions.RequireSameClasses(classes, split.ClassNames,
             "add --new-output-layer to start from its other layers with a fresh output layer for --data's classes, or use the data set it was trained on");
-        var model = ModelFactory.Create(spec with { InputSize = size });
-        Checkpoint.LoadWeightsInto(model, path);
-        return model;
+        return Checkpoint.StartingPoint(path, split.ClassNames, size);
     }
 
     /// <summary>Runs the trainer under a progress bar (one bar per run, text lines per epoch).</summary>

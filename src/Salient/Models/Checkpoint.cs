@@ -104,13 +104,14 @@ public sealed class Checkpoint : IDisposable
     public static SalientModel StartingPoint(string path, IReadOnlyList<string> classNames, int? inputSize = null) =>
         StartFrom(path, classNames.Count, inputSize, classes => !classes.SequenceEqual(classNames));
 
-    /// <summary>The architecture and class names a checkpoint records, without building its model.</summary>
-    public static (ModelSpec Spec, IReadOnlyList<string> ClassNames) ReadDescription(string path)
+    /// <summary>The architecture, class names and other metadata a checkpoint records, read from its header alone.</summary>
+    public static (ModelSpec Spec, IReadOnlyList<string> ClassNames, IReadOnlyDictionary<string, string> Metadata) ReadDescription(string path)
     {
         var metadata = SafeTensors.ReadMetadata(path);
         if (!metadata.TryGetValue(SpecKey, out var specJson) || !metadata.TryGetValue(ClassesKey, out var classesJson))
             throw NotACheckpoint(path);
-        return (ModelSpec.FromJson(specJson), JsonSerializer.Deserialize<string[]>(classesJson) ?? []);
+        return (ModelSpec.FromJson(specJson), JsonSerializer.Deserialize<string[]>(classesJson) ?? [],
+            metadata.Where(kv => kv.Key is not (SpecKey or ClassesKey or FormatKey)).ToDictionary());
     }
 
     private static SalientModel StartFrom(string path, int classCount, int? inputSize, Func<string[], bool> newOutputLayer)

@@ -73,42 +73,26 @@ public static class SafeTensors
     {
         if (!File.Exists(path)) throw new SalientException($"Checkpoint file '{path}' does not exist; check the path or train a model first.");
         using var file = File.OpenRead(path);
-        var lengthBytes = new byte[8];
-        if (file.Read(lengthBytes) < 8) throw Damaged(path, "it is shorter than a header");
-        ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
-        if (headerLen > (ulong)(file.Length - 8)) throw Damaged(path, "its header length points past the end of the file");
-        var header = new byte[headerLen];
+        var start = new byte[Math.Min(8, file.Length)];
+        file.ReadExactly(start);
+        var header = new byte[HeaderLength(path, start, file.Length)];
         file.ReadExactly(header);
-        JsonObject json;
-        try { json = JsonNode.Parse(header)!.AsObject(); }
-        catch (JsonException e) { throw new SalientException($"Checkpoint '{path}' is not a safetensors file (its header is not JSON); pass a file written by Salient or safetensors.", e); }
-        var metadata = new Dictionary<string, string>();
-        if (json["__metadata__"] is JsonObject meta)
-            foreach (var (k, v) in meta) metadata[k] = v!.GetValue<string>();
-        return metadata;
+        return MetadataOf(ParseHeader(path, header));
     }
 
     public static Contents Read(string path)
     {
         if (!File.Exists(path)) throw new SalientException($"Checkpoint file '{path}' does not exist; check the path or train a model first.");
         byte[] all = File.ReadAllBytes(path);
-        if (all.Length < 8) throw Damaged(path, "it is shorter than a header");
-        ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(all);
-        if (headerLen > (ulong)(all.Length - 8)) throw Damaged(path, "its header length points past the end of the file");
-        JsonObject header;
-        try { header = JsonNode.Parse(Encoding.UTF8.GetString(all, 8, (int)headerLen))!.AsObject(); }
-        catch (JsonException e) { throw new SalientException($"Checkpoint '{path}' is not a safetensors file (its header is not JSON); pass a file written by Salient or safetensors.", e); }
+        long headerLen = HeaderLength(path, all, all.Length);
+        var header = ParseHeader(path, all.AsSpan(8, (int)headerLen));
 
-        long dataStart = 8 + (long)headerLen;
-        var metadata = new Dictionary<string, string>();
+        long dataStart = 8 + headerLen;
+        var metadata = MetadataOf(header);
         var tensors = new Dictionary<string, Tensor>();
         foreach (var (name, node) in header)
         {
-            if (name == "__metadata__")
-            {
-                foreach (var (k, v) in node!.AsObject()) metadata[k] = v!.GetValue<string>();
-                continue;
-            }
+            if (name == "__metadata__") continue;
             var dtName = node!["dtype"]!.GetValue<string>();
             var dtype = DTypeNames.FirstOrDefault(kv => kv.Value == dtName).Key;
             if (!DTypeNames.ContainsValue(dtName)) throw Damaged(path, $"tensor '{name}' has unknown dtype {dtName}");
@@ -122,6 +106,29 @@ public static class SafeTensors
             tensors[name] = t;
         }
         return new Contents(tensors, metadata);
+    }
+
+    /// <summary>The header's length from the file's first bytes, refusing one that does not fit the file.</summary>
+    private static long HeaderLength(string path, ReadOnlySpan<byte> start, long fileLength)
+    {
+        if (start.Length < 8) throw Damaged(path, "it is shorter than a header");
+        ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(start);
+        if (headerLen > (ulong)(fileLength - 8)) throw Damaged(path, "its header length points past the end of the file");
+        return (long)headerLen;
+    }
+
+    private static JsonObject ParseHeader(string path, ReadOnlySpan<byte> header)
+    {
+        try { return JsonNode.Parse(header)!.AsObject(); }
+        catch (JsonException e) { throw new SalientException($"Checkpoint '{path}' is not a safetensors file (its header is not JSON); pass a file written by Salient or safetensors.", e); }
+    }
+
+    private static Dictionary<string, string> MetadataOf(JsonObject header)
+    {
+        var metadata = new Dictionary<string, string>();
+        if (header["__metadata__"] is JsonObject meta)
+            foreach (var (k, v) in meta) metadata[k] = v!.GetValue<string>();
+        return metadata;
     }
 
     private static SalientException Damaged(string path, string why) =>

@@ -89,9 +89,7 @@ public sealed class StudyPlan
         cells.Add(data);
 
         // Initial weights count by their content: another file under the same name retrains the models.
-        string? initialWeights = settings.Model.InitialWeights is { } weights && File.Exists(weights)
-            ? Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(weights)))
-            : null;
+        string? initialWeights = settings.Model.InitialWeights is { } weights && File.Exists(weights) ? ContentHash(weights) : null;
         foreach (var seed in settings.Seeds)
         {
             var trainCells = new Dictionary<string, CellPlan>();
@@ -188,6 +186,12 @@ public sealed class StudyPlan
         if (recipe.Strategy != "adversarial") return recipe.Epochs * (trainImages + testImages / 3);
         double check = Math.Min(recipe.RobustTestImages, testImages) * (AttackPass * recipe.RobustCheckIterations + 1.0 / 3);
         return recipe.Epochs * (trainImages * (1 + AttackPass * recipe.Attack.Iterations) + testImages / 3 + check);
+    }
+
+    private static string ContentHash(string path)
+    {
+        using var file = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(file));
     }
 
     /// <summary>

@@ -101,7 +101,7 @@ public class CheckpointTests
         using var temp = new TempFolder();
         using var model = ModelFactory.Create(Tiny);
         Checkpoint.Save(temp["m.safetensors"], model, Classes);
-        var (spec, classes) = Checkpoint.ReadDescription(temp["m.safetensors"]);
+        var (spec, classes, _) = Checkpoint.ReadDescription(temp["m.safetensors"]);
         Assert.Equal(Tiny.ToJson(), spec.ToJson());
         Assert.Equal(Classes, classes);
 
