@@ -223,7 +223,8 @@ internal static class TrainCommand
                 {
                     task.MaxValue = p.Epochs * p.Batches;
                     task.Value = (p.Epoch - 1) * p.Batches + p.Batch;
-                    task.Description = $"epoch {p.Epoch}/{p.Epochs} lr {p.LearningRate:G3} loss {p.RunningLoss:F3} acc {p.RunningAccuracy:P1}"
+                    task.Description = p.IsResume ? $"resumed after epoch {p.Epoch - 1}/{p.Epochs}"
+                        : $"epoch {p.Epoch}/{p.Epochs} lr {p.LearningRate:G3} loss {p.RunningLoss:F3} acc {p.RunningAccuracy:P1}"
                         + (p.AttackSeconds > 0 ? $" attack {p.AttackSeconds:F0} s" : "");
                 });
                 state = trainer.Train(model, split, checkpoint, resume, progress, r =>

@@ -13,7 +13,16 @@ using static TorchSharp.torch;
 namespace Salient.Studies;
 
 /// <summary>Where a running cell is.</summary>
-public readonly record struct CellProgress(string Cell, string Stage, double Fraction);
+public readonly record struct CellProgress(string Cell, string Stage, double Fraction)
+{
+    /// <summary>
+    /// The stage of a cell that continues an earlier run's work (a training cell after its last epoch
+    /// checkpoint), reported once with the share of the cell that run did, which this run's time does not pay for.
+    /// </summary>
+    public const string ResumedStage = "resumed where an earlier run stopped";
+
+    public bool IsResume => Stage == ResumedStage;
+}
 
 /// <summary>
 /// Runs single cells of a study in this process, whichever process that is (the coordinator, a local
@@ -148,7 +157,8 @@ public sealed class CellRunner(StudyPlan plan, string folder, IProgress<CellProg
                 foreach (var (k, v) in metadata) trainer.ExtraMetadata[k] = v;
                 var state = trainer.Train(model, Data, checkpoint, resume: true,
                     // The batch is named because the fraction is the whole cell's: "epoch 1/6 13 %" alone reads as 13 % of epoch 1.
-                    new SyncProgress<TrainingProgress>(p => Report(cell, $"epoch {p.Epoch}/{p.Epochs}, batch {p.Batch}/{p.Batches}",
+                    new SyncProgress<TrainingProgress>(p => Report(cell,
+                        p.IsResume ? CellProgress.ResumedStage : $"epoch {p.Epoch}/{p.Epochs}, batch {p.Batch}/{p.Batches}",
                         ((p.Epoch - 1) * (double)p.Batches + p.Batch) / (p.Epochs * (double)p.Batches))));
                 history.AddRange(state.History);
             }

@@ -75,6 +75,7 @@ public sealed class StudyExecution
     private readonly StudyEstimate? estimate;
     private readonly double totalPasses;
     private double passesDone, estimatedDone, actualDone;
+    private readonly Dictionary<string, double> doneBefore = []; // resumed cells → the share an earlier run computed
     private readonly System.Diagnostics.Stopwatch cellClock = new();
     private string? activity;
     private CellProgress latest;
@@ -152,10 +153,11 @@ public sealed class StudyExecution
     {
         store.Import(outcome, cell);
         passesDone += cell.Passes;
-        // Calibrate the estimate by how long finished cells really took (only cells that did work count).
+        // Calibrate the estimate by how long finished cells really took (only cells that did work count),
+        // counting of a resumed cell only the share this run computed.
         if (cell.Passes > 0)
         {
-            estimatedDone += cell.Passes;
+            estimatedDone += cell.Passes * (1 - doneBefore.GetValueOrDefault(cell.Id));
             actualDone += took?.TotalSeconds ?? outcome.Seconds;
         }
         if (outcome.Status == CellOutcome.Done)
@@ -186,6 +188,7 @@ public sealed class StudyExecution
     public void ReportProgress(CellProgress p)
     {
         Cancellation.ThrowIfCancellationRequested();
+        if (p.IsResume) doneBefore[p.Cell] = Math.Clamp(p.Fraction, 0, 0.99);
         latest = p;
         progress?.Report(Current() with { Activity = activity });
     }

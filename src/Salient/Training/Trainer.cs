@@ -34,9 +34,15 @@ public sealed record TrainingState(TrainingRecipe Recipe, int EpochsCompleted, L
         metadata.TryGetValue(MetadataKey, out var json) ? JsonSerializer.Deserialize<TrainingState>(json, Json) : null;
 }
 
-/// <summary>Progress inside an epoch, for a progress bar.</summary>
+/// <summary>
+/// Progress inside an epoch, for a progress bar. A resumed run first reports batch 0 of the epoch it
+/// continues with (<see cref="IsResume"/>), so a bar or a time estimate starts where the earlier run stopped.
+/// </summary>
 public readonly record struct TrainingProgress(int Epoch, int Epochs, int Batch, int Batches, double RunningLoss, double RunningAccuracy, double AttackSeconds,
-    double LearningRate = 0);
+    double LearningRate = 0)
+{
+    public bool IsResume => Batch == 0;
+}
 
 /// <summary>
 /// Replaces a clean batch by the one the model is trained on (natural: itself; adversarial: PGD
@@ -118,6 +124,8 @@ public sealed class Trainer(TrainingRecipe recipe)
         }
 
         var batcher = new Batcher(data.Train.Count, recipe.BatchSize, SeededRandom.Derive(recipe.Seed, "batches"));
+        if (firstEpoch > 0 && firstEpoch < recipe.Epochs)
+            progress?.Report(new TrainingProgress(firstEpoch + 1, recipe.Epochs, 0, batcher.BatchesPerEpoch, double.NaN, double.NaN, 0));
         using var labels = data.Train.LabelTensor();
         for (int epoch = firstEpoch; epoch < recipe.Epochs; epoch++)
         {

@@ -103,6 +103,10 @@ public class LocalProcessExecutorTests
         Assert.Equal("metric/road/L1-Post-FT/ig/s0: epoch 2/10 35 %", line);
         Assert.True(CellCommand.TryParseProgress(line, out var back));
         Assert.Equal(new CellProgress("metric/road/L1-Post-FT/ig/s0", "epoch 2/10", 0.35), back);
+        // A worker's resumed training cell tells the coordinator's time estimate how much an earlier run did.
+        Assert.True(CellCommand.TryParseProgress(CellCommand.ProgressLine(new CellProgress("train/Adv/s0", CellProgress.ResumedStage, 0.75)), out var resumed));
+        Assert.True(resumed.IsResume);
+        Assert.Equal(0.75, resumed.Fraction);
         Assert.False(CellCommand.TryParseProgress("[W NNPACK.cpp:64] Could not initialize NNPACK! Reason: Unsupported hardware.", out _));
         Assert.False(CellCommand.TryParseProgress("error: The study has no cell 'x'.", out _));
     }

@@ -92,6 +92,33 @@ public class StudyTests
     }
 
     [Fact]
+    public void AfterResumingATrainingCellTheTimeLeftCountsOnlyTheEpochsThisRunTrained()
+    {
+        using var temp = new TempFolder();
+        var settings = Tiny with { Strategies = ["natural"], PruningMethods = [], Training = Tiny.Training with { Epochs = 2 }, Explanations = Tiny.Explanations with { Methods = ["vg"] } };
+        using (var stop = new CancellationTokenSource())
+        {
+            var first = new StudyRunner(settings, temp.Path, new Progress(p => { if (p.Stage.StartsWith("epoch 2/2")) stop.Cancel(); }), stop.Token);
+            Assert.Throws<OperationCanceledException>(() => first.Run());
+        }
+
+        var plan = StudyPlan.Build(settings);
+        var train = plan.Get("train/Nat/s0");
+        var reports = new List<StudyProgress>();
+        // Far from this machine's speed: the time left after the first finished cell must come from that cell's time alone.
+        new StudyRunner(settings, temp.Path, new Progress(reports.Add), estimate: new StudyEstimate(SecondsPerPass: 1)).Run();
+        var resumed = reports.Single(p => p.Stage == CellProgress.ResumedStage);
+        Assert.Equal((train.Id, 0.5), (resumed.Cell, resumed.CellFraction));
+
+        // The run trained epoch 2 of 2, so the cell's seconds paid for half its passes.
+        using var store = new ResultStore(temp.Path);
+        double seconds = store.Record(train.Id)!.Value.Seconds!.Value;
+        double passesLeft = plan.Cells.Where(c => c.Id != "data" && c.Id != train.Id).Sum(c => c.Passes);
+        var afterTraining = reports.First(p => p.Cell == train.Id && p.Stage == CellOutcome.Done);
+        Assert.Equal(passesLeft * seconds / (train.Passes / 2), afterTraining.Remaining!.Value.TotalSeconds, 3);
+    }
+
+    [Fact]
     public void ChangingAMetricSettingRerunsOnlyThatMetricsCells()
     {
         using var temp = new TempFolder();

@@ -74,8 +74,12 @@ public class TrainerTests
         new Trainer(recipe with { Epochs = 1 }).Train(first, data, temp["part.safetensors"]);
         using var resumed = UnrelatedModel(data);
         var ran = new List<int>();
-        var state = new Trainer(recipe).Train(resumed, data, temp["part.safetensors"], resume: true, epochDone: r => ran.Add(r.Epoch));
+        var reports = new List<TrainingProgress>();
+        var state = new Trainer(recipe).Train(resumed, data, temp["part.safetensors"], resume: true, new SyncProgress<TrainingProgress>(reports.Add), r => ran.Add(r.Epoch));
         Assert.Equal([2], ran);
+        // The first report says where the run resumes (batch 0 of epoch 2), before any batch of it.
+        Assert.Equal((2, 0, true), (reports[0].Epoch, reports[0].Batch, reports[0].IsResume));
+        Assert.DoesNotContain(reports.Skip(1), p => p.IsResume);
         Assert.Equal(2, state.History.Count);
         Assert.Equal(full.History[0].Loss, state.History[0].Loss);
         AssertSameWeights(straight, resumed, "after resume");
