@@ -206,8 +206,8 @@ public static class StudyReport
         string Diff(string model) => !Scored(model) || !Scored(StudyGrid.Natural) ? "–" : FormatDifference(PairedBootstrap.Difference(PerSeed(model), natural, bootstrap));
 
         var rows = new List<string[]>();
-        if (models.Any(m => m.Name == StudyGrid.Adversarial))
-            rows.Add(["Adv", .. Flows.Select(f => f == "Pre" ? Diff(StudyGrid.Adversarial) : "–")]);
+        foreach (var adversarial in models.Where(m => m.Strategy == "adversarial" && m.Flow is null))
+            rows.Add([adversarial.Name, .. Flows.Select(f => f == "Pre" ? Diff(adversarial.Name) : "–")]);
         foreach (var label in models.Where(m => m.FlowLabel is not null).Select(m => m.MethodLabel).Distinct())
             rows.Add([label, .. Flows.Select(f => models.Any(m => m.MethodLabel == label && m.FlowLabel == f) ? Diff($"{label}-{f}") : "–")]);
 
@@ -215,7 +215,7 @@ public static class StudyReport
         var perModel = models.Where(m => Scored(m.Name))
             .Select(m => $"{m.Name} {scores.Count(v => v.Model == m.Name) / (double)seeds.Count:0.#}");
         string level = (bootstrap.Level * 100).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
-        var note = $"{summary.Title}(model) − {summary.Title}(Nat), Nat = {ReportNumbers.Plain(naturalMean)}; {better} is better. The adversarial model has no flow; it is shown under Pre. " +
+        var note = $"{summary.Title}(model) − {summary.Title}(Nat), Nat = {ReportNumbers.Plain(naturalMean)}; {better} is better. An adversarial model has no flow; it is shown under Pre. " +
             $"In brackets: the {level}% interval of a paired bootstrap over the {images.Count} test images any model was scored on" +
             (seeds.Count > 1 ? $" and over the {seeds.Count} seeds" : " (one seed)") +
             $": each of {bootstrap.Resamples} resamples (seed {bootstrap.Seed}) draws the images{(seeds.Count > 1 ? " and the seeds" : "")} with replacement, one draw for every model, " +

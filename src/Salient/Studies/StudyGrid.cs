@@ -5,6 +5,9 @@ namespace Salient.Studies;
 /// <summary>One trained (or pruned) model of the grid: how it is made and from what.</summary>
 public sealed record ModelPlan(string Name, string Strategy, PruningMethod? Method, PruningFlow? Flow, string? Upstream)
 {
+    /// <summary>The attack radius of an extra adversarial model (<see cref="StudySettings.ExtraAdversarialEpsilons"/>); null: the study's attack.</summary>
+    public double? AttackEpsilon { get; init; }
+
     /// <summary>The paper's row/column labels: strategy or pruning method, and flow.</summary>
     public string MethodLabel => Method switch
     {
@@ -22,11 +25,16 @@ public static class StudyGrid
 {
     public const string Natural = "Nat", Adversarial = "Adv";
 
+    /// <summary>"Adv-eps0.1": cell ids, file names and Slurm job names take it as it is.</summary>
+    public static string ExtraAdversarialName(double epsilon) => $"{Adversarial}-eps{epsilon.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
     public static IReadOnlyList<ModelPlan> Models(StudySettings s)
     {
         var plans = new List<ModelPlan>();
         if (s.Strategies.Contains("natural")) plans.Add(new ModelPlan(Natural, "natural", null, null, null));
         if (s.Strategies.Contains("adversarial")) plans.Add(new ModelPlan(Adversarial, "adversarial", null, null, null));
+        foreach (var epsilon in s.ExtraAdversarialEpsilons)
+            plans.Add(new ModelPlan(ExtraAdversarialName(epsilon), "adversarial", null, null, null) { AttackEpsilon = epsilon });
         foreach (var methodName in s.PruningMethods)
         {
             var method = PruningSettings.ParseMethod(methodName);

@@ -160,7 +160,7 @@ public sealed class StudyPlan
         var recipe = settings.Training with { Seed = seed };
         return plan switch
         {
-            { Strategy: "adversarial" } => recipe with { Strategy = "adversarial", Attack = settings.Attack },
+            { Strategy: "adversarial" } => recipe with { Strategy = "adversarial", Attack = plan.AttackEpsilon is { } e ? settings.Attack.AtEpsilon(e) : settings.Attack },
             { Flow: PruningFlow.PostNoFineTune } => recipe with { Epochs = 0 },
             { Flow: PruningFlow.PostFineTune } => recipe with { Epochs = settings.Pruning.FineTuneEpochs },
             _ => recipe,

@@ -28,6 +28,11 @@ public sealed record StudySettings
     public PgdSettings Attack { get; init; } = new();
     /// <summary>"natural" and/or "adversarial" (unpruned models).</summary>
     public string[] Strategies { get; init; } = ["natural", "adversarial"];
+    /// <summary>
+    /// More adversarial models beside Adv, one per radius: the study's attack at that ε, its step scaled
+    /// in proportion, named Adv-eps&lt;ε&gt;. The paper's strong variant (ε = 0.1, its Table 5 and Figure 5) is [0.1].
+    /// </summary>
+    public double[] ExtraAdversarialEpsilons { get; init; } = [];
     public string[] PruningMethods { get; init; } = ["l1", "global", "layered"];
     public string[] PruningFlows { get; init; } = ["pre", "post-ft", "post-noft"];
     public StudyPruning Pruning { get; init; } = new();
@@ -83,6 +88,7 @@ public sealed record StudySettings
                 ["training"] = "SGD 0.05, batch 64, half-epoch warm-up and cosine decay over 9 epochs: Nat reaches about 93% in 20 s here, and training is most of the study's time.",
                 ["training.robustTestImages"] = "The adversarial model's per-epoch robust check on 64 test images.",
                 ["attack"] = "Fast FGSM with a random start (one step of 1.25ε) instead of PGD-40: 2 passes per training step instead of 41.",
+                ["extraAdversarialEpsilons"] = "No strong adversarial model (ε = 0.1, the paper's Table 5 and Figure 5, on LISA): one adversarial model shows the strategy.",
                 ["pruning.fineTuneEpochs"] = "1 fine-tuning epoch instead of 50.",
                 ["explanations"] = "64 explained images and IG with 16 Gauss–Legendre steps: every explanation and metric cell scales with both.",
                 ["metrics.road"] = "ROAD at five levels instead of nine.",
@@ -117,6 +123,7 @@ public sealed record StudySettings
                 ["training.augmentation"] = "Small shifts, rotations, zooms and brightness/contrast changes (never a mirror image) as the best GTSRB entries used, instead of none: fewer epochs need more varied images.",
                 ["attack"] = "Fast FGSM with a random start (Wong et al. 2020; one step of 1.25ε) instead of PGD-40: PGD-40 costs about 29 plain steps per step (40 attack passes at 0.7 of a step each), ≈ 58 CPU-hours for this preset's Adv model by the dry run's estimate, 16× the fast attack; a PGD-10 check every epoch guards against catastrophic overfitting, and evaluate --robust still uses PGD-40.",
                 ["pruning.fineTuneEpochs"] = "3 fine-tuning epochs instead of 50: a pruned model that starts from the trained one recovers within a few epochs, and 50 would dominate the budget.",
+                ["extraAdversarialEpsilons"] = "No strong adversarial model (ε = 0.1): the paper trained it on LISA only (its Table 5 and Figure 5).",
             },
         },
         "paper" => new StudySettings
@@ -126,6 +133,8 @@ public sealed record StudySettings
             Model = new ModelSettings { Width = 1, Normalization = "paper" },
             Training = new TrainingRecipe(),
             Attack = new PgdSettings(),
+            // The strong adversarial model of the paper's Table 5 and Figure 5 (trained there on LISA).
+            ExtraAdversarialEpsilons = [0.1],
             Pruning = new StudyPruning(),
             Explanations = new StudyExplanations { Images = 1000, IgSteps = 50, SgSamples = 10 },
         },
@@ -160,8 +169,10 @@ public sealed record StudySettings
             .OrderByDescending(d => d.Key.Length).Select(d => d.Value).FirstOrDefault();
         // The grid's three lists are compared by the models they make, not as written: their order,
         // spelling, and post-ft's un-fine-tuned parent (always made and reported) are no deviation.
-        var paperModels = StudyGrid.Models(Preset("paper")).Select(m => m.Name).ToList();
-        var studyModels = StudyGrid.Models(this).Select(m => m.Name).ToHashSet();
+        // Extra adversarial models are compared as their setting is written (below).
+        static List<string> GridModels(StudySettings s) => StudyGrid.Models(s).Where(m => m.AttackEpsilon is null).Select(m => m.Name).ToList();
+        var paperModels = GridModels(Preset("paper"));
+        var studyModels = GridModels(this).ToHashSet();
         if (!studyModels.SetEquals(paperModels))
         {
             var without = paperModels.Where(m => !studyModels.Contains(m)).ToList();
@@ -207,6 +218,15 @@ public sealed record StudySettings
         if (Seeds.Distinct().Count() != Seeds.Length) throw new SalientException($"The setting 'seeds' lists a seed twice ([{string.Join(", ", Seeds)}]); give each seed once.");
         foreach (var s in Strategies)
             if (s is not ("natural" or "adversarial")) throw new SalientException($"Unknown strategy '{s}' in 'strategies'; use natural and/or adversarial.");
+        if (ExtraAdversarialEpsilons.Length > 0 && !Strategies.Contains("adversarial"))
+            throw new SalientException("'extraAdversarialEpsilons' adds adversarial models beside Adv; add 'adversarial' to 'strategies' (or make the only radius the attack's: 'attack.epsilon').");
+        foreach (var e in ExtraAdversarialEpsilons)
+        {
+            if (!(e > 0 && e <= 1))
+                throw new SalientException($"The radius {e} in 'extraAdversarialEpsilons' is outside (0, 1] on the pixel scale; use e.g. 0.1 (the paper's strong variant).");
+            if (e == Attack.Epsilon || ExtraAdversarialEpsilons.Count(x => x == e) > 1)
+                throw new SalientException($"The radius {e} appears twice among 'attack.epsilon' and 'extraAdversarialEpsilons'; give each adversarial model's radius once.");
+        }
         if (PruningMethods.Length > 0 && !Strategies.Contains("natural") && PruningFlows.Any(f => f != "pre"))
             throw new SalientException("Post-train pruning flows start from the natural model; add 'natural' to 'strategies' or keep only the 'pre' flow.");
         foreach (var m in PruningMethods) PruningSettings.ParseMethod(m);

@@ -26,6 +26,9 @@ public sealed record PgdSettings
 
     public double EffectiveStepSize => StepSize ?? 2.5 * Epsilon / Math.Max(Iterations, 1);
 
+    /// <summary>The same attack at another radius, its step scaled in proportion (so it crosses the ball as often).</summary>
+    public PgdSettings AtEpsilon(double epsilon) => this with { Epsilon = epsilon, StepSize = StepSize * epsilon / Epsilon };
+
     /// <summary>Fast FGSM with a random start (Wong, Rice &amp; Kolter 2020): one step of 1.25·ε from a uniform start in the ε-ball.</summary>
     public static PgdSettings FastFgsm(double epsilon) => new() { Epsilon = epsilon, Iterations = 1, StepSize = 1.25 * epsilon, RandomStart = true };
 

@@ -54,5 +54,10 @@ public class DeviationTests
         Assert.Equal("11 models", d.Paper);
         Assert.Equal("4 models, without Adv, L1-Post-noFT, L1-Post-FT, Global-Post-noFT, Global-Post-FT, Layered-Post-noFT, Layered-Post-FT", d.Study);
         Assert.Equal("No adversarial model on this budget.", d.Why);
+
+        // The strong adversarial model is compared as its setting is written, not among the grid's models.
+        var noStrong = paper with { ExtraAdversarialEpsilons = [], Deviations = new() { ["extraAdversarialEpsilons"] = "GTSRB: the paper made it for LISA." } };
+        var strong = Assert.Single(noStrong.DifferencesFromPaper());
+        Assert.Equal(("extraAdversarialEpsilons", "[0.1]", "[]", "GTSRB: the paper made it for LISA."), (strong.Setting, strong.Paper, strong.Study, strong.Why));
     }
 }

@@ -388,6 +388,9 @@ public class StudyTests
         { "fineTuneEpochs", "'pruning.fineTuneEpochs'" },
         { "roadPercentages", "ROAD percentage 120" },
         { "metric", "Unknown metric 'lime'" },
+        { "extraEpsilonWithoutAdv", "add 'adversarial' to 'strategies'" },
+        { "extraEpsilonTwice", "The radius 0.01 appears twice" },
+        { "extraEpsilonRange", "The radius 2 in 'extraAdversarialEpsilons' is outside (0, 1]" },
     };
 
     [Theory]
@@ -403,12 +406,49 @@ public class StudyTests
             "figureImages" => Tiny with { Explanations = Tiny.Explanations with { FigureImages = 100 } },
             "fineTuneEpochs" => Tiny with { Pruning = Tiny.Pruning with { FineTuneEpochs = 0 } },
             "roadPercentages" => Tiny with { Metrics = StudySettings.DefaultMetrics(("road", new RoadSettings { Percentages = [10, 120] })) },
+            "extraEpsilonWithoutAdv" => Tiny with { Strategies = ["natural"], ExtraAdversarialEpsilons = [0.1] },
+            "extraEpsilonTwice" => Tiny with { ExtraAdversarialEpsilons = [0.1, Tiny.Attack.Epsilon] },
+            "extraEpsilonRange" => Tiny with { ExtraAdversarialEpsilons = [2] },
             _ => Tiny with { Metrics = new() { ["lime"] = new() } },
         };
         using var temp = new TempFolder();
         var e = Assert.Throws<SalientException>(() => new StudyRunner(bad, temp.Path).Run());
         Assert.Contains(expected, e.Message);
         Assert.Empty(Directory.GetFileSystemEntries(temp.Path));
+    }
+
+    [Fact]
+    public void AStrongerAdversarialModelIsTrainedAtItsRadiusAndReportedBesideAdv()
+    {
+        using var temp = new TempFolder();
+        var attack = Tiny.Attack with { StepSize = 0.02 };
+        var settings = Tiny with
+        {
+            Attack = attack, ExtraAdversarialEpsilons = [0.1], PruningMethods = [],
+            Explanations = Tiny.Explanations with { Methods = ["vg"] },
+            Metrics = Tiny.Metrics.Where(m => m.Key == "gini").ToDictionary(m => m.Key, m => m.Value),
+        };
+        var plan = StudyPlan.Build(settings);
+        var strong = plan.Get("train/Adv-eps0.1/s0");
+        // The study's attack at ε = 0.1, its step scaled with the radius (0.02 · 0.1 / 0.01).
+        var recipe = StudyPlan.RecipeFor(settings, strong.Model!, 0);
+        Assert.Equal(("adversarial", 0.1, attack.Iterations), (recipe.Strategy, recipe.Attack.Epsilon, recipe.Attack.Iterations));
+        Assert.Equal(0.2, recipe.Attack.EffectiveStepSize, 12);
+        // Adv and Nat keep the hashes they have without the extra model: adding it retrains nothing.
+        var without = StudyPlan.Build(settings with { ExtraAdversarialEpsilons = [] });
+        Assert.Equal(without.Get("train/Adv/s0").Hash, plan.Get("train/Adv/s0").Hash);
+        Assert.Equal(without.Get("train/Nat/s0").Hash, plan.Get("train/Nat/s0").Hash);
+
+        var outcome = new StudyRunner(settings, temp.Path).Run();
+        Assert.Empty(outcome.Failed);
+        var accuracy = Table(temp.Path, "accuracy").Rows.ToDictionary(r => r[0]);
+        Assert.Equal(["Nat", "Adv", "Adv-eps0.1"], accuracy.Keys);
+        Assert.Equal("Adv", accuracy["Adv-eps0.1"][1]);
+        Assert.Equal("adversarial, PGD-2 (ε = 0.1, α = 0.2)", accuracy["Adv-eps0.1"][5]);
+        // Its Gini difference to Nat sits beside Adv's, as the paper's Table 5 puts the strong model.
+        var difference = Table(temp.Path, "gini-difference-vg");
+        Assert.Equal(["Adv", "Adv-eps0.1"], difference.Rows.Select(r => r[0]));
+        Assert.All(difference.Rows, r => Assert.NotEqual("–", r[1]));
     }
 
     [Fact]
