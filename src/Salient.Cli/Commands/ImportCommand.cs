@@ -11,7 +11,7 @@ internal static class ImportCommand
 {
     public static Command Create()
     {
-        var from = new Option<FileInfo>("--from") { Description = "PyTorch state dict: torch.save file (.pth, .pt, .bin) or .safetensors.", Required = true };
+        var from = new Option<FileInfo>("--from") { Description = "PyTorch state dict: torch.save file (.pth, .pt, .bin) or .safetensors; or a TorchScript archive (torch.jit.save) of any classifier taking normalised N×3×H×W images.", Required = true };
         var arch = new Option<string?>("--arch") { Description = "vgg16 (the paper's, or torchvision's naming) or resnet18 (torchvision's naming); default: what 'salient export' recorded in the file." };
         var classes = new Option<string?>("--classes") { Description = "Number of classes, or a text file with one class name per line; default: what 'salient export' recorded in the file." };
         var output = new Option<FileInfo>("--out") { Description = "Where to write the Salient checkpoint (.safetensors).", Required = true };
@@ -21,7 +21,7 @@ internal static class ImportCommand
         var mean = new Option<string?>("--mean") { Description = "Per-channel mean the PyTorch pipeline subtracted, m1,m2,m3; default: recorded by 'salient export', else the paper's." };
         var std = new Option<string?>("--std") { Description = "Per-channel standard deviation the pipeline divided by, s1,s2,s3; default: recorded by 'salient export', else the paper's." };
 
-        var command = new Command("import", "Bring a PyTorch state dict (torchvision's or the paper's VGG-16/ResNet-18 naming, torch.nn.utils.prune masks included) into a Salient checkpoint.")
+        var command = new Command("import", "Bring a PyTorch state dict (torchvision's or the paper's VGG-16/ResNet-18 naming, torch.nn.utils.prune masks included) or any TorchScript model (torch.jit.save) into a Salient checkpoint.")
         {
             from, arch, classes, output, width, inputSize, stem, mean, std,
         };
@@ -55,7 +55,9 @@ internal static class ImportCommand
             var outPath = parse.GetValue(output)!.FullName;
             Checkpoint.Save(outPath, model, result.ClassNames, metadata);
             int masked = model.MaskableLayers().Count(l => l.Layer.WeightMask is not null);
-            Console.WriteLine($"{spec.Architecture}{(spec.BatchNorm ? " with BatchNorm" : "")}, width {spec.Width.ToString(CultureInfo.InvariantCulture)}, input {spec.InputSize}×{spec.InputSize}{(spec.Architecture == "resnet18" ? $", {spec.Stem} stem" : "")}, {spec.NumClasses} classes, {masked} pruned layer(s)");
+            Console.WriteLine(model is ScriptedModel
+                ? $"TorchScript model (explain, evaluate and score it; training and pruning need Salient's own models), input {spec.InputSize}×{spec.InputSize}, {spec.NumClasses} classes, {model.parameters().Sum(p => p.numel())} parameters"
+                : $"{spec.Architecture}{(spec.BatchNorm ? " with BatchNorm" : "")}, width {spec.Width.ToString(CultureInfo.InvariantCulture)}, input {spec.InputSize}×{spec.InputSize}{(spec.Architecture == "resnet18" ? $", {spec.Stem} stem" : "")}, {spec.NumClasses} classes, {masked} pruned layer(s)");
             Console.WriteLine($"normalisation in the checkpoint: mean [{Join(spec.Mean)}], std [{Join(spec.Std)}]");
             Console.WriteLine($"wrote {outPath}");
             return 0;

@@ -25,6 +25,7 @@ public static class ModelRandomisation
     /// </summary>
     public static IReadOnlyList<RandomisableLayer> Layers(SalientModel model)
     {
+        ScriptedModel.Refuse(model, "randomise layer by layer (the mprt metric)");
         var modules = model.named_modules().ToList();
         var layers = modules.Where(m => m.module is MaskableModule).OrderBy(m => m.name, ForwardOrder.Instance)
             .Select(m => new RandomisableLayer(m.name, (MaskableModule)m.module, null)).ToList();

@@ -19,6 +19,7 @@ public static class StateDictExport
 
     public static ExportResult Export(SalientModel model, IReadOnlyList<string> classNames, string path)
     {
+        ScriptedModel.Refuse(model, "export (its TorchScript file is already PyTorch's)");
         if (model.Spec.LayerWidths is not null)
             throw new SalientException($"This checkpoint is a compacted {model.Spec.Architecture}, whose offset maps and folded BatchNorms no PyTorch model of that architecture has; export the masked checkpoint (prune without --compact) instead.");
         var masked = model.MaskableLayers().Where(l => l.Layer.WeightMask is not null).Select(l => l.Name + ".weight").ToHashSet();

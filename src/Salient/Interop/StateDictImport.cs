@@ -48,6 +48,7 @@ public static class StateDictImport
 
     public static ImportResult Import(string path, ImportOptions options)
     {
+        if (File.Exists(path) && ScriptedModel.IsArchive(path)) return ImportScripted(path, options);
         if (options.Architecture is not null) CheckArchitecture(options.Architecture);
         using var source = TorchStateDictFile.Read(path);
         return Import(source.Tensors, options, path, source.Metadata);
@@ -75,6 +76,62 @@ public static class StateDictImport
             var paperNormalization = new[] { ("mean", options.Mean ?? recorded.Mean), ("std", options.Std ?? recorded.Std) }
                 .Where(s => s.Item2 is null).Select(s => s.Item1).ToList();
             return new ImportResult(model, classNames, unplaced, paperNormalization);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A TorchScript archive: its module as it is (<see cref="ScriptedModel"/>), told its classes, input
+    /// size and normalisation, which the archive does not record; one forward pass of a blank image
+    /// checks that it takes that size and returns one logit per class.
+    /// </summary>
+    private static ImportResult ImportScripted(string path, ImportOptions options)
+    {
+        if (options.Architecture is { } arch && arch != ScriptedModel.ArchitectureName)
+            throw new SalientException($"'{path}' is a TorchScript archive, which brings its own architecture; leave out --arch {arch}.");
+        if (options.Width is not null || options.Stem is not null)
+            throw new SalientException($"'{path}' is a TorchScript archive; --width and --stem describe Salient's VGG-16 and ResNet-18, leave them out.");
+        var classNames = options.ClassNames
+            ?? throw new SalientException($"'{path}' does not record its classes; give --classes with the class count or a file of class names.");
+        var defaults = new ModelSpec();
+        var spec = new ModelSpec
+        {
+            Architecture = ScriptedModel.ArchitectureName, NumClasses = classNames.Count,
+            InputSize = options.InputSize ?? defaults.InputSize, Mean = options.Mean ?? defaults.Mean, Std = options.Std ?? defaults.Std,
+        };
+        spec.Validate();
+        ScriptedModel model;
+        try
+        {
+            model = new ScriptedModel(spec, File.ReadAllBytes(path));
+        }
+        catch (Exception e) when (e is not SalientException)
+        {
+            throw new SalientException($"'{path}' looks like a TorchScript archive but libtorch cannot load it ({e.Message.Split('\n')[0]}); save it again with torch.jit.save.", e);
+        }
+        try
+        {
+            model.eval();
+            long[] shape;
+            try
+            {
+                using var noGrad = no_grad();
+                using var blank = zeros(1, 3, spec.InputSize, spec.InputSize);
+                using var logits = model.forward(blank);
+                shape = logits.shape;
+            }
+            catch (Exception e)
+            {
+                throw new SalientException($"'{path}' fails on a 3×{spec.InputSize}×{spec.InputSize} image ({e.Message.Split('\n')[0]}); give the size it takes with --input-size.", e);
+            }
+            if (shape.Length != 2 || shape[1] != classNames.Count)
+                throw new SalientException($"'{path}' returns a [{string.Join(", ", shape)}] tensor for one image, not one logit for each of the {classNames.Count} classes --classes gives; check --classes.");
+            var paperNormalization = new[] { ("mean", options.Mean), ("std", options.Std) }.Where(s => s.Item2 is null).Select(s => s.Item1).ToList();
+            return new ImportResult(model, classNames, [], paperNormalization);
         }
         catch
         {

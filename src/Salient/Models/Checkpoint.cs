@@ -42,14 +42,17 @@ public sealed class Checkpoint : IDisposable
     public static Checkpoint Load(string path)
     {
         var (contents, spec, classes) = ReadRecorded(path);
-        var model = ModelFactory.Create(spec);
+        SalientModel? model = null;
         try
         {
+            model = spec.Architecture == ScriptedModel.ArchitectureName
+                ? ScriptedModel.FromArchiveTensor(spec, contents.Tensors.GetValueOrDefault(ScriptedModel.ArchiveKey) ?? throw NotACheckpoint(path), path)
+                : ModelFactory.Create(spec);
             LoadState(model, contents.Tensors.Where(kv => !kv.Key.StartsWith(TrainingStatePrefix)).ToDictionary(), path);
         }
         catch
         {
-            model.Dispose();
+            model?.Dispose();
             throw;
         }
         var state = contents.Tensors.Where(kv => kv.Key.StartsWith(TrainingStatePrefix))

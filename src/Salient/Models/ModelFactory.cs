@@ -10,6 +10,7 @@ public static class ModelFactory
         {
             "vgg16" => new Vgg16(spec),
             "resnet18" => new ResNet18(spec),
+            ScriptedModel.ArchitectureName => throw new SalientException("A TorchScript model comes only from its archive ('salient import --from model.pt'); Salient cannot build, train or prune one."),
             _ => throw new SalientException($"Unknown architecture '{spec.Architecture}'."),
         };
     }

@@ -9,7 +9,7 @@ namespace Salient.Models;
 /// </summary>
 public sealed record ModelSpec
 {
-    /// <summary>"vgg16" or "resnet18".</summary>
+    /// <summary>"vgg16" or "resnet18" (the models Salient builds), or "torchscript" (<see cref="ScriptedModel"/>, imported).</summary>
     public string Architecture { get; init; } = "vgg16";
     public int NumClasses { get; init; } = 43;
     /// <summary>Scales every channel count (VGG: convolutions and hidden linear layers; ResNet: all widths).</summary>
@@ -57,7 +57,7 @@ public sealed record ModelSpec
 
     public void Validate()
     {
-        if (!Architectures.Contains(Architecture))
+        if (!Architectures.Contains(Architecture) && Architecture != ScriptedModel.ArchitectureName)
             throw new SalientException($"Unknown architecture '{Architecture}'; use one of: {string.Join(", ", Architectures)}.");
         if (NumClasses < 2) throw new SalientException($"The model needs at least 2 classes, got {NumClasses}; check the data set's class list.");
         if (Width <= 0 || Width > 8) throw new SalientException($"Width multiplier {Width} is out of range; use a value in (0, 8], e.g. 0.25 for a fast model.");

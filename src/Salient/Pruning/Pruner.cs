@@ -11,6 +11,7 @@ public static class Pruner
 {
     public static SparsityReport Prune(SalientModel model, PruningSettings settings)
     {
+        ScriptedModel.Refuse(model, "prune");
         settings.Validate();
         var layers = SelectLayers(model, settings);
         using (no_grad())

@@ -111,6 +111,8 @@ public interface IExplanationMetric
     /// <summary>Checks settings before any work; one clear sentence naming the setting otherwise.</summary>
     void Validate(object settings);
     MetricScores Evaluate(MetricInput input, object settings);
+    /// <summary>Checks before any work that the metric can score this model (one clear sentence otherwise).</summary>
+    void CheckModel(SalientModel model);
     /// <summary>Rough cost in model forward+backward passes per explained image, for time estimates.</summary>
     double PassesPerImage(object settings, MetricWorkload workload);
 }
@@ -133,6 +135,7 @@ public abstract class ExplanationMetric<TSettings> : IExplanationMetric where TS
     }
     public double PassesPerImage(object settings, MetricWorkload workload) => PassesPerImage((TSettings)settings, workload);
 
+    public virtual void CheckModel(SalientModel model) { }
     protected virtual void Validate(TSettings settings) { }
     protected abstract MetricScores Evaluate(MetricInput input, TSettings settings);
     protected abstract double PassesPerImage(TSettings settings, MetricWorkload workload);

@@ -34,6 +34,7 @@ public sealed class ModelRandomisationMetric : ExplanationMetric<ModelRandomisat
     public const string SpearmanKey = "mprt-spearman", SsimKey = "mprt-ssim";
 
     public override string Name => "mprt";
+    public override void CheckModel(Models.SalientModel model) => ModelRandomisation.Layers(model);
     public override string Title => "Model parameter randomisation";
     public override string Description => "Similarity of each map to the same method's map of the model with every layer re-initialised (sanity check of Adebayo et al. 2018), over correctly classified images of an evenly spread subset; lower = the map depends on what the model learned.";
     public override IReadOnlyList<MetricSummary> Summaries { get; } =

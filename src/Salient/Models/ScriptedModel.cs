@@ -1,0 +1,79 @@
+using System.IO.Compression;
+using static TorchSharp.torch;
+
+namespace Salient.Models;
+
+/// <summary>
+/// A classifier Salient did not build: a TorchScript module (PyTorch's <c>torch.jit.script</c> or
+/// <c>torch.jit.trace</c>) that takes model-space images and returns logits. It is explained, evaluated
+/// and scored like Salient's own models; its archive travels inside the checkpoint as a byte buffer
+/// ("archive"), so the checkpoint stays one self-describing file, and its weights beside it as usual.
+/// Training, pruning, export and the parameter-randomisation test need Salient's own layers and refuse it.
+/// </summary>
+public sealed class ScriptedModel : SalientModel
+{
+    public const string ArchitectureName = "torchscript";
+    public const string ArchiveKey = "archive";
+
+    private readonly jit.ScriptModule<Tensor, Tensor> scripted;
+    private readonly Tensor archive;
+
+    /// <param name="spec">Architecture <see cref="ArchitectureName"/>; the class count, input size and the normalisation the module expects.</param>
+    /// <param name="archiveBytes">The TorchScript archive as <c>torch.jit.save</c> wrote it.</param>
+    public ScriptedModel(ModelSpec spec, byte[] archiveBytes) : base(nameof(ScriptedModel), spec)
+    {
+        if (spec.Architecture != ArchitectureName) throw new ArgumentException($"A scripted model's spec names '{ArchitectureName}', not '{spec.Architecture}'.");
+        scripted = jit.load<Tensor, Tensor>(archiveBytes, TorchSharp.DeviceType.CPU, -1);
+        archive = tensor(archiveBytes, ScalarType.Byte);
+        register_module("scripted", scripted);
+        register_buffer(ArchiveKey, archive);
+        RegisterComponents();
+    }
+
+    /// <summary>The model a checkpoint's tensors describe: the archive they carry, then their weights (see <see cref="Checkpoint.Load"/>).</summary>
+    public static ScriptedModel FromArchiveTensor(ModelSpec spec, Tensor archiveTensor, string path)
+    {
+        if (archiveTensor.dtype != ScalarType.Byte || archiveTensor.dim() != 1)
+            throw new SalientException($"'{path}' records a TorchScript model but its '{ArchiveKey}' tensor is not a byte array; the file is damaged, import the model again.");
+        return new ScriptedModel(spec, archiveTensor.data<byte>().ToArray());
+    }
+
+    /// <summary>
+    /// The module's logits for channels-last input, so that its convolutions run libtorch's channels-last
+    /// kernels: on NCHW input they run oneDNN's blocked ones, whose gradients for channel counts that are
+    /// not a multiple of the block came out wrong, NaN or different from call to call on this machine
+    /// (a scripted 3→8 convolution; see <see cref="Convolution"/>).
+    /// </summary>
+    public override Tensor ForwardModelSpace(Tensor modelSpaceInput) => scripted.forward(Convolution.ChannelsLast(modelSpaceInput));
+
+    // Listed whole before anyone walks it: disposing walks the modules while disposing them, and a
+    // TorchScript module lists its submodules through its own (then disposed) handle.
+    public override IEnumerable<(string name, nn.Module module)> named_modules() => base.named_modules().ToList();
+
+    public override string OutputLayerName =>
+        throw new SalientException("A TorchScript model has no output layer Salient knows by name; training and pruning need Salient's own VGG-16 or ResNet-18.");
+
+    /// <summary>
+    /// Whether <paramref name="path"/> is a TorchScript archive (torch.jit.save's zip, which holds the
+    /// module's code) rather than a torch.save state dict (a zip of tensors without code).
+    /// </summary>
+    public static bool IsArchive(string path)
+    {
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            return zip.Entries.Any(e => e.FullName.Contains("/code/") && e.FullName.EndsWith(".py", StringComparison.Ordinal));
+        }
+        catch (InvalidDataException)
+        {
+            return false; // not a zip: a legacy torch.save or a safetensors file
+        }
+    }
+
+    /// <summary>Stops a step that needs Salient's own layers (pruning, export, the randomisation test) before it starts on a TorchScript model.</summary>
+    public static void Refuse(SalientModel model, string step)
+    {
+        if (model is ScriptedModel)
+            throw new SalientException($"This checkpoint holds a TorchScript model, which Salient can explain, evaluate and score but not {step}: that needs Salient's own VGG-16 or ResNet-18 layers.");
+    }
+}
