@@ -41,6 +41,7 @@ internal static class ImportCommand
             var result = StateDictImport.Import(source, options);
             using var model = result.Model;
             var spec = model.Spec;
+            foreach (var warning in result.Warnings) Console.Error.WriteLine($"warning: {warning}");
             if (result.UnplacedKeys.Count > 0)
                 Console.Error.WriteLine($"warning: {result.UnplacedKeys.Count} key(s) of '{source}' correspond to nothing in a {spec.Architecture} and were ignored: {string.Join(", ", result.UnplacedKeys)}");
             if (result.PaperNormalization.Count > 0)

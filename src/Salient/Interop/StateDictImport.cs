@@ -33,7 +33,11 @@ public sealed record ImportOptions
 /// nothing in it, and which of the normalisation's "mean" and "std" fell back to the paper's
 /// constants because neither the options nor the file gave them.
 /// </summary>
-public sealed record ImportResult(SalientModel Model, IReadOnlyList<string> ClassNames, IReadOnlyList<string> UnplacedKeys, IReadOnlyList<string> PaperNormalization);
+public sealed record ImportResult(SalientModel Model, IReadOnlyList<string> ClassNames, IReadOnlyList<string> UnplacedKeys, IReadOnlyList<string> PaperNormalization)
+{
+    /// <summary>What the import noticed about the model that may make its results inexact here (one sentence each).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
 
 /// <summary>
 /// Builds a Salient model from a PyTorch state dict in torchvision's or the paper's naming:
@@ -131,13 +135,33 @@ public static class StateDictImport
             if (shape.Length != 2 || shape[1] != classNames.Count)
                 throw new SalientException($"'{path}' returns a [{string.Join(", ", shape)}] tensor for one image, not one logit for each of the {classNames.Count} classes --classes gives; check --classes.");
             var paperNormalization = new[] { ("mean", options.Mean), ("std", options.Std) }.Where(s => s.Item2 is null).Select(s => s.Item1).ToList();
-            return new ImportResult(model, classNames, [], paperNormalization);
+            return new ImportResult(model, classNames, [], paperNormalization) { Warnings = BatchConsistency(model, path) };
         }
         catch
         {
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// In evaluation mode every image's logits are its own, alone or in a batch; on CPUs where some of
+    /// libtorch's kernels are wrong for some channel counts (see <see cref="Convolution"/>) a foreign
+    /// module's layers may break that, which Salient cannot mend in them. Four seeded random images,
+    /// together and one by one, tell.
+    /// </summary>
+    private static IReadOnlyList<string> BatchConsistency(ScriptedModel model, string path)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var generator = new Generator(0);
+        int size = model.Spec.InputSize;
+        var images = rand([4, 3, size, size], generator: generator);
+        var together = model.forward(images);
+        var alone = cat(Enumerable.Range(0, 4).Select(i => model.forward(images.narrow(0, i, 1))).ToList(), 0);
+        double difference = (together - alone).abs().max().item<float>(), largest = alone.abs().max().item<float>();
+        return difference <= 1e-4 * Math.Max(largest, 1e-6) ? []
+            : [FormattableString.Invariant($"'{path}' gives other logits for an image in a batch of 4 than alone (largest difference {difference:G3}, largest logit {largest:G3}): either the module mixes the images of a batch, which it should not in evaluation mode, or some of its layers compute wrongly on this machine; its explanations and scores may be wrong.")];
     }
 
     private static void CheckArchitecture(string architecture)

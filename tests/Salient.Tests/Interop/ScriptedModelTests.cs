@@ -47,6 +47,7 @@ public class ScriptedModelTests
         Assert.IsType<ScriptedModel>(model);
         Assert.Equal(ClassNames, result.ClassNames);
         Assert.Empty(result.PaperNormalization);
+        Assert.Empty(result.Warnings); // its logits for an image alone and in a batch agree
         model.eval();
         var pixels = Golden("pixels");
         using (no_grad())
@@ -62,6 +63,16 @@ public class ScriptedModelTests
             using var maps = SaliencyMap.Reduce(raw);
             AssertClose(Golden("vg"), maps, 1e-5, $"VG maps of call {call}");
         }
+    }
+
+    [Fact]
+    public void AModuleWhoseLogitsDependOnTheBatchIsReported()
+    {
+        // batch-dependent.pt subtracts the batch's mean image, as no classifier in evaluation mode should.
+        var result = StateDictImport.Import(Path.Combine(GoldenFiles.Fixtures, "batch-dependent.pt"), Options);
+        using var model = result.Model;
+        var warning = Assert.Single(result.Warnings);
+        Assert.Contains("gives other logits for an image in a batch of 4 than alone", warning);
     }
 
     [Fact]

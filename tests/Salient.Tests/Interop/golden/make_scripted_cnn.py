@@ -1,6 +1,8 @@
 """Writes scripted-cnn.pt (a small CNN, torch.jit.script) and scripted-cnn.safetensors (PyTorch's own
-logits and Vanilla Gradient maps of it), the golden files of ScriptedModelTests. Run once with
-PyTorch (Debian's python3-torch 1.13); the tests read the files and need no Python."""
+logits and Vanilla Gradient maps of it), the golden files of ScriptedModelTests, and
+batch-dependent.pt, a module whose logits depend on the other images of the batch (what the
+import's consistency check must notice). Run once with PyTorch (Debian's python3-torch 1.13);
+the tests read the files and need no Python."""
 import json
 import struct
 
@@ -19,6 +21,18 @@ class SmallCnn(torch.nn.Module):
 
     def forward(self, x):
         return self.head(torch.flatten(self.features(x), 1))
+
+
+class BatchDependent(torch.nn.Module):
+    """Subtracts the batch's mean image: alone, every image becomes zero."""
+
+    def __init__(self):
+        super().__init__()
+        self.head = torch.nn.Linear(3, 3)
+
+    def forward(self, x):
+        centred = x - x.mean(0, keepdim=True)
+        return self.head(centred.mean((2, 3)))
 
 
 def write_safetensors(path, tensors):
@@ -42,6 +56,7 @@ with torch.no_grad():  # BatchNorm statistics that are not the identity, so eval
     model.features[1].running_var.uniform_(0.5, 1.5)
 model.eval()
 torch.jit.script(model).save("scripted-cnn.pt")
+torch.jit.script(BatchDependent().eval()).save("batch-dependent.pt")
 
 # Pixel-space images; the model takes model space, (x - mean) / std, as the import is told.
 mean = torch.tensor([0.5, 0.4, 0.3]).view(1, 3, 1, 1)
