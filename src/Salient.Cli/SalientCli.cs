@@ -23,6 +23,7 @@ public static class SalientCli
             EvaluateExplanationsCommand.Create(),
             ImportCommand.Create(),
             ExportCommand.Create(),
+            InspectCommand.Create(),
         })
             root.Add(command);
         return root;

@@ -146,7 +146,7 @@ public sealed class Checkpoint : IDisposable
         }
     }
 
-    internal static string Describe(ModelSpec s) => $"{s.Architecture}{(s.BatchNorm ? " with BatchNorm" : "")} (width {s.Width}, {s.NumClasses} classes{(s.Architecture == "resnet18" ? $", {s.Stem} stem" : "")}{(s.LayerWidths is { } w ? $", compacted to [{string.Join(",", w)}]" : "")})";
+    public static string Describe(ModelSpec s) => $"{s.Architecture}{(s.BatchNorm ? " with BatchNorm" : "")} (width {s.Width}, {s.NumClasses} classes{(s.Architecture == "resnet18" ? $", {s.Stem} stem" : "")}{(s.LayerWidths is { } w ? $", compacted to [{string.Join(",", w)}]" : "")})";
 
     /// <summary>Installs masks first (a masked layer has an extra buffer), then copies every tensor, naming the first mismatch.</summary>
     internal static void LoadState(SalientModel model, Dictionary<string, Tensor> source, string path)
