@@ -65,9 +65,6 @@ public sealed class MetricOptions
         command.Add(Set);
     }
 
-    /// <summary>Whether --metrics named the metrics (otherwise all of them are read).</summary>
-    public bool Given(ParseResult parse) => parse.GetValue(Metrics) is { Length: > 0 };
-
     public IReadOnlyList<MetricChoice> Read(ParseResult parse)
     {
         var names = parse.GetValue(Metrics) is { Length: > 0 } given

@@ -33,8 +33,6 @@ internal static class EvaluateExplanationsCommand
             using var ckpt = Checkpoint.Load(parse.GetValue(checkpointOption)!);
             using var split = data.Open(parse);
             DataOptions.RequireSameClasses(ckpt.ClassNames, split.ClassNames);
-            if (!metricOptions.Given(parse))
-                metrics = ExplanationEvaluation.Applicable(ckpt.Model, metrics, note => Console.Error.WriteLine($"note: {note}"));
             int n = Math.Min(parse.GetValue(limit) ?? split.Test.Count, split.Test.Count);
             if (n < 1) throw new SalientException($"--limit must be at least 1, got {n}.");
             using var images = split.Test.EvenlySpaced(n);

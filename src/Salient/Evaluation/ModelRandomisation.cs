@@ -6,9 +6,14 @@ namespace Salient.Evaluation;
 
 /// <summary>
 /// One layer as the parameter-randomisation test sees it: a convolution or linear layer, with the
-/// BatchNorm that normalises its output when the model has one (randomised together).
+/// BatchNorm that normalises its output when the model has one (randomised together); or, in a
+/// TorchScript model, one module with parameters (<see cref="ScriptedTensors"/>, Layer and Norm null).
 /// </summary>
-public sealed record RandomisableLayer(string Name, MaskableModule Layer, BatchNorm2d? Norm);
+public sealed record RandomisableLayer(string Name, MaskableModule? Layer, BatchNorm2d? Norm)
+{
+    /// <summary>A TorchScript module's own parameters and buffers, by their names in it ("weight", "running_var").</summary>
+    public IReadOnlyList<(string Name, Tensor Tensor)> ScriptedTensors { get; init; } = [];
+}
 
 /// <summary>
 /// The cascade of Adebayo et al. (2018): on a copy of a model, re-initialise its layers one at a
@@ -25,7 +30,7 @@ public static class ModelRandomisation
     /// </summary>
     public static IReadOnlyList<RandomisableLayer> Layers(SalientModel model)
     {
-        ScriptedModel.Refuse(model, "randomise layer by layer (the mprt metric)");
+        if (model is ScriptedModel) return ScriptedLayers(model);
         var modules = model.named_modules().ToList();
         var layers = modules.Where(m => m.module is MaskableModule).OrderBy(m => m.name, ForwardOrder.Instance)
             .Select(m => new RandomisableLayer(m.name, (MaskableModule)m.module, null)).ToList();
@@ -39,6 +44,26 @@ public static class ModelRandomisation
             if (index < 0) throw new InvalidOperationException($"BatchNorm '{name}' follows no convolution by name; the randomisation test cannot tell which layer it belongs to.");
             layers[index] = layers[index] with { Norm = norm };
         }
+        layers.Reverse();
+        return layers;
+    }
+
+    /// <summary>
+    /// A TorchScript model's layers: every module with parameters, in the order the module registered
+    /// them (for modules written as a sequence, the forward order), output first; a BatchNorm is a layer
+    /// of its own, as Quantus counts layers, since nothing in the archive says which convolution it follows.
+    /// </summary>
+    private static IReadOnlyList<RandomisableLayer> ScriptedLayers(SalientModel model)
+    {
+        string prefix = ScriptedModel.ModuleName + ".";
+        var parameters = model.named_parameters().Where(p => p.name.StartsWith(prefix)).Select(p => (p.name, (Tensor)p.parameter)).ToList();
+        var buffers = model.named_buffers().Where(b => b.name.StartsWith(prefix)).ToList();
+        static string Owner(string name) => name[..Math.Max(0, name.LastIndexOf('.'))];
+        var layers = parameters.Select(p => Owner(p.name)).Distinct().Select(owner => new RandomisableLayer(owner[prefix.Length..], null, null)
+        {
+            ScriptedTensors = parameters.Concat(buffers).Where(t => Owner(t.Item1) == owner).Select(t => (t.Item1[(owner.Length + 1)..], t.Item2)).ToList(),
+        }).ToList();
+        if (layers.Count == 0) throw new SalientException("The TorchScript model has no parameters, so the randomisation test has nothing to randomise.");
         layers.Reverse();
         return layers;
     }
@@ -89,7 +114,7 @@ public static class ModelRandomisation
         SalientModel? copy = null;
         try
         {
-            copy = ModelFactory.Create(model.Spec);
+            copy = model is ScriptedModel scripted ? scripted.Reloaded() : ModelFactory.Create(model.Spec);
             Checkpoint.LoadState(copy, model.state_dict(), "(a copy of the model)");
             return copy;
         }
@@ -114,6 +139,11 @@ public static class ModelRandomisation
     public static void Randomise(RandomisableLayer layer, Generator generator)
     {
         using var noGrad = no_grad();
+        if (layer.Layer is null)
+        {
+            RandomiseScripted(layer, generator);
+            return;
+        }
         switch (layer.Layer)
         {
             case MaskableConv2d conv:
@@ -129,6 +159,44 @@ public static class ModelRandomisation
                 throw new InvalidOperationException($"Layer '{layer.Name}' ({layer.Layer.GetType().Name}) has no known initialisation.");
         }
         layer.Norm?.reset_parameters();
+    }
+
+    /// <summary>
+    /// A TorchScript module's tensors drawn as Salient's own layers are (see <see cref="Randomise"/>), told
+    /// apart by name and shape: a weight of 3 or more dimensions is a convolution's (N(0, √(2 / fan-out)),
+    /// zero bias), of 2 a linear layer's (U(±1/√in) for weight and bias), of 1 a normalisation's scale
+    /// (1, zero shift); running statistics reset to mean 0 and variance 1; counters stay.
+    /// </summary>
+    private static void RandomiseScripted(RandomisableLayer layer, Generator generator)
+    {
+        var weight = layer.ScriptedTensors.FirstOrDefault(t => t.Name == "weight").Tensor;
+        foreach (var (name, t) in layer.ScriptedTensors)
+        {
+            if (!t.is_floating_point()) continue; // num_batches_tracked
+            switch (name)
+            {
+                case "running_mean": t.zero_(); break;
+                case "running_var": t.fill_(1); break;
+                case "bias" when weight is not null && weight.dim() == 2:
+                    double biasBound = 1 / Math.Sqrt(weight.shape[1]);
+                    Fill(t, x => x.uniform_(-biasBound, biasBound, generator));
+                    break;
+                case "bias": t.zero_(); break;
+                default:
+                    if (t.dim() >= 3)
+                    {
+                        long fanOut = t.shape[0] * t.shape.Skip(2).Aggregate(1L, (a, b) => a * b);
+                        Fill(t, x => x.normal_(0, Math.Sqrt(2.0 / fanOut), generator));
+                    }
+                    else if (t.dim() == 2)
+                    {
+                        double bound = 1 / Math.Sqrt(t.shape[1]);
+                        Fill(t, x => x.uniform_(-bound, bound, generator));
+                    }
+                    else t.fill_(1);
+                    break;
+            }
+        }
     }
 
     /// <summary>

@@ -8,12 +8,14 @@ namespace Salient.Models;
 /// <c>torch.jit.trace</c>) that takes model-space images and returns logits. It is explained, evaluated
 /// and scored like Salient's own models; its archive travels inside the checkpoint as a byte buffer
 /// ("archive"), so the checkpoint stays one self-describing file, and its weights beside it as usual.
-/// Training, pruning, export and the parameter-randomisation test need Salient's own layers and refuse it.
+/// Training, pruning and export need Salient's own layers and refuse it.
 /// </summary>
 public sealed class ScriptedModel : SalientModel
 {
     public const string ArchitectureName = "torchscript";
     public const string ArchiveKey = "archive";
+    /// <summary>The TorchScript module's name in the state dict ("scripted.features.0.weight").</summary>
+    public const string ModuleName = "scripted";
 
     private readonly jit.ScriptModule<Tensor, Tensor> scripted;
     private readonly Tensor archive;
@@ -25,10 +27,13 @@ public sealed class ScriptedModel : SalientModel
         if (spec.Architecture != ArchitectureName) throw new ArgumentException($"A scripted model's spec names '{ArchitectureName}', not '{spec.Architecture}'.");
         scripted = jit.load<Tensor, Tensor>(archiveBytes, TorchSharp.DeviceType.CPU, -1);
         archive = tensor(archiveBytes, ScalarType.Byte);
-        register_module("scripted", scripted);
+        register_module(ModuleName, scripted);
         register_buffer(ArchiveKey, archive);
         RegisterComponents();
     }
+
+    /// <summary>A new model from the same archive, with the archive's weights (copy the state dict over for others).</summary>
+    public ScriptedModel Reloaded() => new(Spec, archive.data<byte>().ToArray());
 
     /// <summary>The model a checkpoint's tensors describe: the archive they carry, then their weights (see <see cref="Checkpoint.Load"/>).</summary>
     public static ScriptedModel FromArchiveTensor(ModelSpec spec, Tensor archiveTensor, string path)
@@ -70,7 +75,7 @@ public sealed class ScriptedModel : SalientModel
         }
     }
 
-    /// <summary>Stops a step that needs Salient's own layers (pruning, export, the randomisation test) before it starts on a TorchScript model.</summary>
+    /// <summary>Stops a step that needs Salient's own layers (pruning, export) before it starts on a TorchScript model.</summary>
     public static void Refuse(SalientModel model, string step)
     {
         if (model is ScriptedModel)

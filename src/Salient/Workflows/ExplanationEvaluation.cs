@@ -67,28 +67,6 @@ public sealed class ExplanationEvaluation : IDisposable
     public static MetricScores Score(MetricChoice choice, MetricInput input) => choice.Metric.Evaluate(input, choice.Settings);
 
     /// <summary>Explains every image for its true class with <paramref name="method"/> and scores the maps with each metric.</summary>
-    /// <summary>
-    /// The metrics that can score <paramref name="model"/>, for a run that asked for all of them by
-    /// default; <paramref name="leftOut"/> hears which were dropped and why (e.g. mprt for a TorchScript model).
-    /// </summary>
-    public static IReadOnlyList<MetricChoice> Applicable(SalientModel model, IReadOnlyList<MetricChoice> metrics, Action<string> leftOut)
-    {
-        var kept = new List<MetricChoice>();
-        foreach (var choice in metrics)
-        {
-            try
-            {
-                choice.Metric.CheckModel(model);
-                kept.Add(choice);
-            }
-            catch (SalientException e)
-            {
-                leftOut($"{choice.Metric.Name} left out: {e.Message}");
-            }
-        }
-        return kept;
-    }
-
     public static ExplanationEvaluation Run(SalientModel model, IAttributionMethod method, Tensor images, Tensor labels, IReadOnlyList<MetricChoice> metrics,
         long seed, Tensor? groundTruth = null, IProgress<(string Stage, double Fraction)>? progress = null)
     {

@@ -70,8 +70,8 @@ public class ModelRandomisationTests
 
         // features.14 (the first 256-channel convolution: 64 → 128 channels at width ½): N(0, √(2/(9·128))), zero bias; its BatchNorm reset.
         var conv = layers.First(l => l.Name == "features.14");
-        Assert.Equal((64L, 128L), (((MaskableConv2d)conv.Layer).InChannels, ((MaskableConv2d)conv.Layer).OutChannels));
-        var c = (MaskableConv2d)conv.Layer;
+        var c = Assert.IsType<MaskableConv2d>(conv.Layer);
+        Assert.Equal((64L, 128L), (c.InChannels, c.OutChannels));
         double std = c.Weight.std().item<float>(), expected = Math.Sqrt(2.0 / (9 * c.OutChannels));
         Assert.InRange(std / expected, 0.97, 1.03);
         Assert.Equal(0, c.Bias!.abs().max().item<float>());
@@ -79,7 +79,7 @@ public class ModelRandomisationTests
         Assert.Equal(0, conv.Norm.running_mean!.abs().max().item<float>());
         Assert.Equal(1, conv.Norm.running_var!.min().item<float>());
         // classifier.4 (256 → 256): U(±1/16) for weight and bias, spread over the whole range.
-        var linear = (MaskableLinear)layers.First(l => l.Name == "classifier.4").Layer;
+        var linear = Assert.IsType<MaskableLinear>(layers.First(l => l.Name == "classifier.4").Layer);
         double bound = 1 / Math.Sqrt(linear.InFeatures);
         Assert.InRange(linear.Weight.abs().max().item<float>(), 0.99 * bound, bound);
         Assert.InRange(linear.Weight.std().item<float>() / (bound / Math.Sqrt(3)), 0.97, 1.03);

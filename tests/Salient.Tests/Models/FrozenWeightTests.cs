@@ -170,6 +170,6 @@ public class FrozenWeightTests
         var layerOf = (SalientModel m) => new RandomisableLayer("features.0", m.MaskableLayers().First().Layer, null);
         ModelRandomisation.Randomise(layerOf(stored), new Generator(11));
         ModelRandomisation.Randomise(layerOf(fresh), new Generator(11));
-        Assert.True(layerOf(stored).Layer.Weight.equal(layerOf(fresh).Layer.Weight).all().item<bool>());
+        Assert.True(layerOf(stored).Layer!.Weight.equal(layerOf(fresh).Layer!.Weight).all().item<bool>());
     }
 }
