@@ -36,18 +36,23 @@ public sealed record ReportTable(string File, string Title, string Note, string[
     }
 }
 
-/// <summary>A line plot: one series per model (the natural model drawn thicker).</summary>
+/// <summary>
+/// A line plot: one series per model (the natural model drawn thicker). The palette's colours repeat
+/// past its size (ten), so the lines after those are dashed: no two lines of a study's 11 or 12 models look alike.
+/// </summary>
 public sealed record LinePlot(string File, string Title, string XLabel, string YLabel, IReadOnlyList<(string Name, double[] X, double[] Y)> Series,
     string? Emphasis = null, (double Low, double High)? YRange = null)
 {
     public byte[] Png(int width = 720, int height = 460)
     {
         var plot = new ScottPlot.Plot();
+        int colours = plot.Add.Palette.Colors.Length, drawn = 0;
         foreach (var (name, x, y) in Series)
         {
             var line = plot.Add.Scatter(x, y);
             line.LegendText = name;
             if (name == Emphasis) line.LineWidth = 3;
+            if (drawn++ >= colours) line.LinePattern = ScottPlot.LinePattern.Dashed;
         }
         plot.Title(Title);
         plot.XLabel(XLabel);
