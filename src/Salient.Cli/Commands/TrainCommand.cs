@@ -219,10 +219,14 @@ internal static class TrainCommand
             .Start(ctx =>
             {
                 var task = ctx.AddTask("training", maxValue: 1);
+                // A resumed run's bar counts the batches this run trains: a jump to the resumed epoch would
+                // count as speed, and the time left would be too short.
+                long earlierBatches = 0;
                 var progress = new SyncProgress<TrainingProgress>(p =>
                 {
-                    task.MaxValue = p.Epochs * p.Batches;
-                    task.Value = (p.Epoch - 1) * p.Batches + p.Batch;
+                    if (p.IsResume) earlierBatches = (p.Epoch - 1L) * p.Batches;
+                    task.MaxValue = p.Epochs * p.Batches - earlierBatches;
+                    task.Value = (p.Epoch - 1) * p.Batches + p.Batch - earlierBatches;
                     task.Description = p.IsResume ? $"resumed after epoch {p.Epoch - 1}/{p.Epochs}"
                         : $"epoch {p.Epoch}/{p.Epochs} lr {p.LearningRate:G3} loss {p.RunningLoss:F3} acc {p.RunningAccuracy:P1}"
                         + (p.AttackSeconds > 0 ? $" attack {p.AttackSeconds:F0} s" : "");
