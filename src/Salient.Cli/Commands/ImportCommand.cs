@@ -57,7 +57,7 @@ internal static class ImportCommand
             Checkpoint.Save(outPath, model, result.ClassNames, metadata);
             int masked = model.MaskableLayers().Count(l => l.Layer.WeightMask is not null);
             Console.WriteLine(model is ScriptedModel
-                ? $"TorchScript model (explain, evaluate and score it; training and pruning need Salient's own models), input {spec.InputSize}×{spec.InputSize}, {spec.NumClasses} classes, {model.parameters().Sum(p => p.numel())} parameters"
+                ? $"TorchScript model (explain, evaluate and score it; training and pruning need Salient's own models), input {spec.InputSize}×{spec.InputSize} ({spec.InputLayout ?? ScriptedModel.ChannelsLast} layout), {spec.NumClasses} classes, {model.parameters().Sum(p => p.numel())} parameters"
                 : $"{spec.Architecture}{(spec.BatchNorm ? " with BatchNorm" : "")}, width {spec.Width.ToString(CultureInfo.InvariantCulture)}, input {spec.InputSize}×{spec.InputSize}{(spec.Architecture == "resnet18" ? $", {spec.Stem} stem" : "")}, {spec.NumClasses} classes, {masked} pruned layer(s)");
             Console.WriteLine($"normalisation in the checkpoint: mean [{Join(spec.Mean)}], std [{Join(spec.Std)}]");
             Console.WriteLine($"wrote {outPath}");

@@ -91,7 +91,9 @@ public static class StateDictImport
     /// <summary>
     /// A TorchScript archive: its module as it is (<see cref="ScriptedModel"/>), told its classes, input
     /// size and normalisation, which the archive does not record; one forward pass of a blank image
-    /// checks that it takes that size and returns one logit per class.
+    /// checks that it takes that size and returns one logit per class. Its input layout is the first of
+    /// channels-last and NCHW in which this machine computes it consistently (<see cref="Consistency"/>);
+    /// when neither is, it keeps channels-last and warns.
     /// </summary>
     private static ImportResult ImportScripted(string path, ImportOptions options)
     {
@@ -108,18 +110,23 @@ public static class StateDictImport
             InputSize = options.InputSize ?? defaults.InputSize, Mean = options.Mean ?? defaults.Mean, Std = options.Std ?? defaults.Std,
         };
         spec.Validate();
-        ScriptedModel model;
+        var archive = File.ReadAllBytes(path);
+        ScriptedModel Load(string layout)
+        {
+            try
+            {
+                var loaded = new ScriptedModel(spec with { InputLayout = layout == ScriptedModel.ChannelsLast ? null : layout }, archive);
+                loaded.eval();
+                return loaded;
+            }
+            catch (Exception e) when (e is not SalientException)
+            {
+                throw new SalientException($"'{path}' looks like a TorchScript archive but libtorch cannot load it ({e.Message.Split('\n')[0]}); save it again with torch.jit.save.", e);
+            }
+        }
+        var model = Load(ScriptedModel.ChannelsLast);
         try
         {
-            model = new ScriptedModel(spec, File.ReadAllBytes(path));
-        }
-        catch (Exception e) when (e is not SalientException)
-        {
-            throw new SalientException($"'{path}' looks like a TorchScript archive but libtorch cannot load it ({e.Message.Split('\n')[0]}); save it again with torch.jit.save.", e);
-        }
-        try
-        {
-            model.eval();
             long[] shape;
             try
             {
@@ -134,8 +141,23 @@ public static class StateDictImport
             }
             if (shape.Length != 2 || shape[1] != classNames.Count)
                 throw new SalientException($"'{path}' returns a [{string.Join(", ", shape)}] tensor for one image, not one logit for each of the {classNames.Count} classes --classes gives; check --classes.");
+            var warnings = new List<string>();
+            if (Consistency(model) is { } problem)
+            {
+                var nchw = Load(ScriptedModel.Nchw);
+                if (Consistency(nchw) is null)
+                {
+                    model.Dispose();
+                    model = nchw;
+                }
+                else
+                {
+                    nchw.Dispose();
+                    warnings.Add($"'{path}' {problem} in either input layout (channels-last, NCHW): either the module mixes the images of a batch, which it should not in evaluation mode, or some of its layers compute wrongly on this machine; its explanations and scores may be wrong.");
+                }
+            }
             var paperNormalization = new[] { ("mean", options.Mean), ("std", options.Std) }.Where(s => s.Item2 is null).Select(s => s.Item1).ToList();
-            return new ImportResult(model, classNames, [], paperNormalization) { Warnings = BatchConsistency(model, path) };
+            return new ImportResult(model, classNames, [], paperNormalization) { Warnings = warnings };
         }
         catch
         {
@@ -145,23 +167,36 @@ public static class StateDictImport
     }
 
     /// <summary>
-    /// In evaluation mode every image's logits are its own, alone or in a batch; on CPUs where some of
-    /// libtorch's kernels are wrong for some channel counts (see <see cref="Convolution"/>) a foreign
-    /// module's layers may break that, which Salient cannot mend in them. Four seeded random images,
-    /// together and one by one, tell.
+    /// Null when the module computes consistently here: an image's logits and input gradient are the same
+    /// alone as in a batch of four (seeded random images), and the gradients the same in repeated calls;
+    /// else what differs. In evaluation mode both must hold for any classifier; on this machine some of
+    /// libtorch's kernels break them for some channel counts and layouts (see <see cref="Convolution"/>),
+    /// which Salient cannot mend inside a foreign module, only avoid by the layout it feeds it.
     /// </summary>
-    private static IReadOnlyList<string> BatchConsistency(ScriptedModel model, string path)
+    private static string? Consistency(ScriptedModel model)
     {
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
+        using var frozen = EvalScope.Frozen(model);
         using var generator = new Generator(0);
         int size = model.Spec.InputSize;
         var images = rand([4, 3, size, size], generator: generator);
-        var together = model.forward(images);
-        var alone = cat(Enumerable.Range(0, 4).Select(i => model.forward(images.narrow(0, i, 1))).ToList(), 0);
-        double difference = (together - alone).abs().max().item<float>(), largest = alone.abs().max().item<float>();
-        return difference <= 1e-4 * Math.Max(largest, 1e-6) ? []
-            : [FormattableString.Invariant($"'{path}' gives other logits for an image in a batch of 4 than alone (largest difference {difference:G3}, largest logit {largest:G3}): either the module mixes the images of a batch, which it should not in evaluation mode, or some of its layers compute wrongly on this machine; its explanations and scores may be wrong.")];
+        (Tensor Logits, Tensor Gradients) Run(Tensor x)
+        {
+            using var grad = enable_grad();
+            var input = x.detach().requires_grad_(true);
+            var logits = model.forward(input);
+            return (logits.detach(), autograd.grad([logits[.., 0].sum()], [input])[0].detach());
+        }
+        static bool Same(Tensor a, Tensor b) =>
+            a.isfinite().all().item<bool>() && b.isfinite().all().item<bool>()
+            && (a - b).abs().max().item<float>() <= 1e-4 * Math.Max(b.abs().max().item<float>(), 1e-12);
+        var (logits, gradients) = Run(images);
+        for (int repeat = 0; repeat < 4; repeat++)
+            if (!Same(Run(images).Gradients, gradients)) return "gives other input gradients for the same images in repeated calls";
+        var alone = Enumerable.Range(0, 4).Select(i => Run(images.narrow(0, i, 1))).ToList();
+        if (!Same(cat(alone.Select(a => a.Logits).ToList(), 0), logits)) return "gives other logits for an image in a batch of 4 than alone";
+        if (!Same(cat(alone.Select(a => a.Gradients).ToList(), 0), gradients)) return "gives other input gradients for an image in a batch of 4 than alone";
+        return null;
     }
 
     private static void CheckArchitecture(string architecture)

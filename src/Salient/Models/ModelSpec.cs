@@ -36,6 +36,14 @@ public sealed record ModelSpec
     public int[]? LayerWidths { get; init; }
 
     /// <summary>
+    /// TorchScript models only (<see cref="ScriptedModel"/>): the memory layout their input is given in,
+    /// <see cref="ScriptedModel.ChannelsLast"/> or <see cref="ScriptedModel.Nchw"/>; import chooses the one
+    /// in which this machine's kernels compute the module consistently. Null: channels-last.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? InputLayout { get; init; }
+
+    /// <summary>
     /// Compacted models only, optional: for each of VGG-16's 13 convolutions, or for the second
     /// convolution of each of ResNet-18's 8 blocks, how many pixels from the border its offset map
     /// reaches (0: no map). The constant part of a removed channel's

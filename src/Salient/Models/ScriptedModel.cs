@@ -16,6 +16,9 @@ public sealed class ScriptedModel : SalientModel
     public const string ArchiveKey = "archive";
     /// <summary>The TorchScript module's name in the state dict ("scripted.features.0.weight").</summary>
     public const string ModuleName = "scripted";
+    /// <summary>Input memory layouts (<see cref="ModelSpec.InputLayout"/>).</summary>
+    public const string ChannelsLast = "channels-last", Nchw = "nchw";
+    public static readonly string[] InputLayouts = [ChannelsLast, Nchw];
 
     private readonly jit.ScriptModule<Tensor, Tensor> scripted;
     private readonly Tensor archive;
@@ -25,6 +28,8 @@ public sealed class ScriptedModel : SalientModel
     public ScriptedModel(ModelSpec spec, byte[] archiveBytes) : base(nameof(ScriptedModel), spec)
     {
         if (spec.Architecture != ArchitectureName) throw new ArgumentException($"A scripted model's spec names '{ArchitectureName}', not '{spec.Architecture}'.");
+        if (spec.InputLayout is { } layout && !InputLayouts.Contains(layout))
+            throw new SalientException($"Unknown input layout '{layout}' of a TorchScript model; the checkpoint is damaged, import the model again.");
         scripted = jit.load<Tensor, Tensor>(archiveBytes, TorchSharp.DeviceType.CPU, -1);
         archive = tensor(archiveBytes, ScalarType.Byte);
         register_module(ModuleName, scripted);
@@ -44,12 +49,14 @@ public sealed class ScriptedModel : SalientModel
     }
 
     /// <summary>
-    /// The module's logits for channels-last input, so that its convolutions run libtorch's channels-last
-    /// kernels: on NCHW input they run oneDNN's blocked ones, whose gradients for channel counts that are
-    /// not a multiple of the block came out wrong, NaN or different from call to call on this machine
-    /// (a scripted 3→8 convolution; see <see cref="Convolution"/>).
+    /// The module's logits for its input in the layout import chose (<see cref="ModelSpec.InputLayout"/>).
+    /// Neither layout is right for every module on this machine (see <see cref="Convolution"/>): on NCHW
+    /// input oneDNN's blocked kernels gave a scripted 3→8 convolution's gradients wrong, NaN or different
+    /// from call to call; on channels-last input torchvision's ResNet-18 gave other logits for an image in
+    /// a batch than alone (its 256→512 1×1 shortcut).
     /// </summary>
-    public override Tensor ForwardModelSpace(Tensor modelSpaceInput) => scripted.forward(Convolution.ChannelsLast(modelSpaceInput));
+    public override Tensor ForwardModelSpace(Tensor modelSpaceInput) =>
+        scripted.forward(Spec.InputLayout == Nchw ? modelSpaceInput.contiguous() : Convolution.ChannelsLast(modelSpaceInput));
 
     // Listed whole before anyone walks it: disposing walks the modules while disposing them, and a
     // TorchScript module lists its submodules through its own (then disposed) handle.

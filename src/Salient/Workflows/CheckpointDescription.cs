@@ -20,7 +20,9 @@ public static class CheckpointDescription
         var rows = new List<(string, string)>
         {
             ("file", $"{path} ({new FileInfo(path).Length / 1e6:0.0} MB)"),
-            ("model", ckpt.Model is ScriptedModel ? "TorchScript module (imported; explained, evaluated and scored as it is)" : Checkpoint.Describe(spec)),
+            ("model", ckpt.Model is ScriptedModel
+                ? $"TorchScript module given {spec.InputLayout ?? ScriptedModel.ChannelsLast} input (imported; explained, evaluated and scored as it is)"
+                : Checkpoint.Describe(spec)),
             ("input", Invariant($"{spec.InputSize}×{spec.InputSize} pixels in [0,1], normalised inside by mean [{string.Join(", ", spec.Mean)}] and std [{string.Join(", ", spec.Std)}]")),
             ("classes", $"{ckpt.ClassNames.Count}: {string.Join(", ", ckpt.ClassNames.Take(4))}{(ckpt.ClassNames.Count > 4 ? ", …" : "")}"),
         };

@@ -1,7 +1,8 @@
 """Writes scripted-cnn.pt (a small CNN, torch.jit.script) and scripted-cnn.safetensors (PyTorch's own
-logits and Vanilla Gradient maps of it), the golden files of ScriptedModelTests, and
+logits and Vanilla Gradient maps of it), the golden files of ScriptedModelTests;
 batch-dependent.pt, a module whose logits depend on the other images of the batch (what the
-import's consistency check must notice). Run once with PyTorch (Debian's python3-torch 1.13);
+import's consistency check must notice); and layout-sensitive.pt, which does so only for
+channels-last input, as this machine's kernels do for some modules (the import must then feed it NCHW). Run once with PyTorch (Debian's python3-torch 1.13);
 the tests read the files and need no Python."""
 import json
 import struct
@@ -35,6 +36,20 @@ class BatchDependent(torch.nn.Module):
         return self.head(centred.mean((2, 3)))
 
 
+class LayoutSensitive(torch.nn.Module):
+    """Mixes the batch only when its input is channels-last."""
+
+    def __init__(self):
+        super().__init__()
+        self.head = torch.nn.Linear(3, 3)
+
+    def forward(self, x):
+        logits = self.head(x.mean((2, 3)))
+        if x.is_contiguous(memory_format=torch.channels_last):
+            logits = logits + (x - x.mean(0, keepdim=True)).mean((1, 2, 3)).unsqueeze(1)
+        return logits
+
+
 def write_safetensors(path, tensors):
     header, offset, blobs = {}, 0, []
     for name, t in tensors.items():
@@ -57,6 +72,7 @@ with torch.no_grad():  # BatchNorm statistics that are not the identity, so eval
 model.eval()
 torch.jit.script(model).save("scripted-cnn.pt")
 torch.jit.script(BatchDependent().eval()).save("batch-dependent.pt")
+torch.jit.script(LayoutSensitive().eval()).save("layout-sensitive.pt")
 
 # Pixel-space images; the model takes model space, (x - mean) / std, as the import is told.
 mean = torch.tensor([0.5, 0.4, 0.3]).view(1, 3, 1, 1)
