@@ -137,7 +137,7 @@ public static class StateDictImport
             }
             catch (Exception e)
             {
-                throw new SalientException($"'{path}' fails on a 3×{spec.InputSize}×{spec.InputSize} image ({e.Message.Split('\n')[0]}); give the size it takes with --input-size.", e);
+                throw new SalientException($"'{path}' fails on a 3×{spec.InputSize}×{spec.InputSize} image ({e.Message.Split('\n')[0]}); its forward must take one N×3×H×W tensor and return one tensor of logits — give the size it takes with --input-size.", e);
             }
             if (shape.Length != 2 || shape[1] != classNames.Count)
                 throw new SalientException($"'{path}' returns a [{string.Join(", ", shape)}] tensor for one image, not one logit for each of the {classNames.Count} classes --classes gives; check --classes.");
