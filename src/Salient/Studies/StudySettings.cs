@@ -220,6 +220,8 @@ public sealed record StudySettings
             if (s is not ("natural" or "adversarial")) throw new SalientException($"Unknown strategy '{s}' in 'strategies'; use natural and/or adversarial.");
         if (ExtraAdversarialEpsilons.Length > 0 && !Strategies.Contains("adversarial"))
             throw new SalientException("'extraAdversarialEpsilons' adds adversarial models beside Adv; add 'adversarial' to 'strategies' (or make the only radius the attack's: 'attack.epsilon').");
+        if (ExtraAdversarialEpsilons.Length > 0 && Attack.Epsilon == 0 && Attack.StepSize is not null)
+            throw new SalientException("'extraAdversarialEpsilons' scale the attack's step with its radius, but 'attack.epsilon' is 0 with a fixed 'attack.stepSize'; give the attack a radius or leave its step size unset.");
         foreach (var e in ExtraAdversarialEpsilons)
         {
             if (!(e > 0 && e <= 1))
