@@ -391,6 +391,7 @@ public class StudyTests
         { "extraEpsilonWithoutAdv", "add 'adversarial' to 'strategies'" },
         { "extraEpsilonTwice", "The radius 0.01 appears twice" },
         { "extraEpsilonRange", "The radius 2 in 'extraAdversarialEpsilons' is outside (0, 1]" },
+        { "extraEpsilonZeroAttack", "'attack.epsilon' is 0 with a fixed 'attack.stepSize'" },
     };
 
     [Theory]
@@ -409,6 +410,7 @@ public class StudyTests
             "extraEpsilonWithoutAdv" => Tiny with { Strategies = ["natural"], ExtraAdversarialEpsilons = [0.1] },
             "extraEpsilonTwice" => Tiny with { ExtraAdversarialEpsilons = [0.1, Tiny.Attack.Epsilon] },
             "extraEpsilonRange" => Tiny with { ExtraAdversarialEpsilons = [2] },
+            "extraEpsilonZeroAttack" => Tiny with { Attack = Tiny.Attack with { Epsilon = 0, StepSize = 0.01 }, ExtraAdversarialEpsilons = [0.1] },
             _ => Tiny with { Metrics = new() { ["lime"] = new() } },
         };
         using var temp = new TempFolder();
