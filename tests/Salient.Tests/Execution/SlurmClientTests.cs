@@ -138,7 +138,9 @@ public sealed class SlurmClientTests : IDisposable
         var id = Submit(new SlurmJobRequest
         {
             Name = "salient-test-cancel",
-            Command = ["/bin/sh", "-c", "echo started > started.txt; sleep 60; echo ran > ran.txt"],
+            // "&&": when scancel's signal reaches sleep before the shell, the shell would otherwise go on to
+            // write ran.txt (seen once, under load) although the job was cancelled.
+            Command = ["/bin/sh", "-c", "echo started > started.txt; sleep 60 && echo ran > ran.txt"],
             OutputLog = folder["cancel.log"],
             WorkingDirectory = folder.Path,
         });
