@@ -51,7 +51,7 @@ internal static class ImportCommand
             }
             var metadata = new Dictionary<string, string>
             {
-                ["salient.import"] = JsonSerializer.Serialize(new { source, ignored = result.UnplacedKeys }),
+                [Checkpoint.ImportKey] = JsonSerializer.Serialize(new { source, ignored = result.UnplacedKeys }),
             };
             var outPath = parse.GetValue(output)!.FullName;
             Checkpoint.Save(outPath, model, result.ClassNames, metadata);

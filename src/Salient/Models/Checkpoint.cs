@@ -13,6 +13,8 @@ public sealed class Checkpoint : IDisposable
 {
     public const string TrainingStatePrefix = "optimizer/";
     private const string SpecKey = "salient.spec", ClassesKey = "salient.classes", FormatKey = "salient.format";
+    /// <summary>Metadata a study's training cell and the import verb leave: the grid model's name, and the import's source and ignored keys (JSON).</summary>
+    public const string StudyModelKey = "salient.study.model", ImportKey = "salient.import";
 
     public required SalientModel Model { get; init; }
     public required IReadOnlyList<string> ClassNames { get; init; }

@@ -141,7 +141,7 @@ public sealed class CellRunner(StudyPlan plan, string folder, IProgress<CellProg
         }
         using (model)
         {
-            var metadata = new Dictionary<string, string> { ["salient.study.model"] = modelPlan.Name };
+            var metadata = new Dictionary<string, string> { [Checkpoint.StudyModelKey] = modelPlan.Name };
             if (modelPlan.Method is { } method && modelPlan.Flow is PruningFlow.Pre or PruningFlow.PostNoFineTune)
             {
                 var pruning = Settings.Pruning.For(method);

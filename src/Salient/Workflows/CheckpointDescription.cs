@@ -34,8 +34,8 @@ public static class CheckpointDescription
         rows.Add(("training", training is null ? "none recorded (imported, or pruned without training)" : Training(training)));
         if (PruningRecord.From(ckpt.Metadata) is { } pruning)
             rows.Add(("pruning", Invariant($"{pruning.Settings.Method}, {pruning.Flow}, {pruning.Sparsity:P1} of the weights zero after pruning{(pruning.Compacted ? "; compacted (pruned channels removed)" : "")}")));
-        if (ckpt.Metadata.TryGetValue("salient.study.model", out var studyModel)) rows.Add(("study model", studyModel));
-        if (ckpt.Metadata.TryGetValue("salient.import", out var import)) rows.Add(("imported from", ImportedFrom(import)));
+        if (ckpt.Metadata.TryGetValue(Checkpoint.StudyModelKey, out var studyModel)) rows.Add(("study model", studyModel));
+        if (ckpt.Metadata.TryGetValue(Checkpoint.ImportKey, out var import)) rows.Add(("imported from", ImportedFrom(import)));
         if (training is not null && ckpt.TrainingState.Count > 0 && training.EpochsCompleted < training.Recipe.Epochs && training.StoppedEarly is null)
             rows.Add(("resume", $"optimizer state kept: training the same checkpoint again continues with epoch {training.EpochsCompleted + 1}"));
         return rows;
